@@ -1,0 +1,1 @@
+"""Shared foundations: settings, message models, errors, time, paths, metrics."""

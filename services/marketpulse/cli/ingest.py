@@ -36,7 +36,9 @@ def _mapping(preset: str | None, maps: list[str], source: str | None, kind: str 
 @app.command("replay")
 def replay_command(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="JSONL or CSV file")],
-    preset: Annotated[str | None, typer.Option(help="column mapping preset: finviz, benzinga, stocknet, stocktwits")] = None,
+    preset: Annotated[
+        str | None, typer.Option(help="column mapping preset: finviz, benzinga, stocknet, stocktwits")
+    ] = None,
     map_: Annotated[list[str], typer.Option("--map", help="FIELD=COLUMN; fields: id text title url author "
                                             "published_at tickers language")] = [],  # noqa: B006
     source: Annotated[str | None, typer.Option(help="source name stored with each document")] = None,

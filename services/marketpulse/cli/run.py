@@ -2,8 +2,33 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
 
 def register(app: typer.Typer) -> None:
-    """Worker and demo are added here."""
+    app.command("worker")(worker)
+
+
+def worker(
+    model: Annotated[Path | None, typer.Option(help="model directory [env MARKETPULSE_MODEL_DIR]; "
+                                                    "default: the shipped model")] = None,
+    classify: Annotated[bool, typer.Option(help="score documents; --no-classify only archives them")] = True,
+) -> None:
+    """Run the stream worker (Faust): raw topics → pipeline → ClickHouse and the scored topic."""
+    import logging
+
+    from marketpulse.core.settings import ClickHouseSettings, KafkaSettings, ModelSettings, WorkerSettings
+    from marketpulse.stream.worker import run_worker
+
+    settings = WorkerSettings()
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    classifier = None
+    if classify:
+        from marketpulse.inference.engine import load_classifier
+
+        classifier = load_classifier(model or ModelSettings().dir)
+        classifier.warmup()
+    run_worker(KafkaSettings(), ClickHouseSettings(), settings, classifier)

@@ -142,7 +142,8 @@ def _document(row: dict[str, Any], mapping: Mapping, ingested_at: datetime) -> R
         )
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
-        reason = DeadLetterReason.TEXT_TOO_LARGE if first["type"] == "string_too_long" else DeadLetterReason.INVALID_VALUE
+        too_long = first["type"] == "string_too_long"
+        reason = DeadLetterReason.TEXT_TOO_LARGE if too_long else DeadLetterReason.INVALID_VALUE
         raise InvalidDocument(reason, f"{'.'.join(map(str, first['loc']))}: {first['msg']}") from exc
 
 

@@ -1,1 +1,1 @@
-"""store"""
+"""Storage: the Store seam, the ClickHouse-server store, the embedded chDB store, migrations."""

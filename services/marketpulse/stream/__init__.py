@@ -1,1 +1,1 @@
-"""stream"""
+"""Faust adapter: the worker app and its agents, thin over the pipeline core."""

@@ -119,3 +119,16 @@ def describe(settings_cls: type[BaseSettings]) -> list[tuple[str, str, str]]:
         shown = "**********" if isinstance(value, SecretStr) and value.get_secret_value() else str(value)
         rows.append((f"{prefix}{name}".upper(), shown, field.description or ""))
     return rows
+
+
+def to_env(*settings: BaseSettings) -> dict[str, str]:
+    """The MARKETPULSE_* variables that reproduce these settings in another process."""
+    env = {}
+    for s in settings:
+        prefix = type(s).model_config.get("env_prefix", "")
+        for name in type(s).model_fields:
+            value = getattr(s, name)
+            if value is None:
+                continue
+            env[f"{prefix}{name}".upper()] = value.get_secret_value() if isinstance(value, SecretStr) else str(value)
+    return env

@@ -21,8 +21,9 @@ def _consume(bootstrap: str, topic: str, count: int, timeout_s: float = 30.0) ->
     from aiokafka import AIOKafkaConsumer
 
     async def run() -> list:
-        consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
-                                    enable_auto_commit=False, group_id=None)
+        consumer = AIOKafkaConsumer(
+            topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False, group_id=None
+        )
         await consumer.start()
         records: list = []
         try:
@@ -77,8 +78,9 @@ def test_broker_accepts_a_message_above_the_default_one_megabyte(kafka_settings)
 def test_clickhouse_answers_select_1(clickhouse_settings):
     client = Client(host=clickhouse_settings.host, port=clickhouse_settings.port)
     assert client.execute("SELECT 1") == [(1,)]
-    assert client.execute("SELECT name FROM system.databases WHERE name = %(db)s",
-                          {"db": clickhouse_settings.database}) == [(clickhouse_settings.database,)]
+    assert client.execute(
+        "SELECT name FROM system.databases WHERE name = %(db)s", {"db": clickhouse_settings.database}
+    ) == [(clickhouse_settings.database,)]
 
 
 @pytest.mark.slow
@@ -97,4 +99,5 @@ def test_clickhouse_stop_and_start_keeps_data(clickhouse_settings):
     assert version and time.monotonic() - t0 < 30
 
     assert Client(host=clickhouse_settings.host, port=clickhouse_settings.port).execute(
-        f"SELECT count() FROM {table}") == [(3,)]
+        f"SELECT count() FROM {table}"
+    ) == [(3,)]

@@ -18,8 +18,13 @@ from marketpulse.devservices.config import state_dir
 
 @pytest.fixture
 def dev(tmp_path) -> DevServicesSettings:
-    return DevServicesSettings(state_dir=tmp_path / "state", kafka_port=29092, kafka_controller_port=29093,
-                               clickhouse_port=29000, clickhouse_http_port=28123)
+    return DevServicesSettings(
+        state_dir=tmp_path / "state",
+        kafka_port=29092,
+        kafka_controller_port=29093,
+        clickhouse_port=29000,
+        clickhouse_http_port=28123,
+    )
 
 
 def _properties(text: str) -> dict[str, str]:

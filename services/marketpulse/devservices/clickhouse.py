@@ -121,8 +121,9 @@ def server_version(dev: DevServicesSettings, timeout_s: float = 5.0) -> str:
     """`SELECT version()` over the native protocol: the port our store actually uses."""
     from clickhouse_driver import Client
 
-    client = Client(host="127.0.0.1", port=dev.clickhouse_port, connect_timeout=timeout_s,
-                    send_receive_timeout=timeout_s)  # fmt: skip
+    client = Client(
+        host="127.0.0.1", port=dev.clickhouse_port, connect_timeout=timeout_s, send_receive_timeout=timeout_s
+    )
     try:
         return str(client.execute("SELECT version()")[0][0])
     finally:
@@ -158,8 +159,12 @@ def start(dev: DevServicesSettings, say=print) -> int:
 
 
 def _launch(lay: ClickHouseLayout) -> None:
-    argv = [server_binary() or "clickhouse-server", f"--config-file={lay.config}", "--daemon",
-            f"--pid-file={lay.pid_file}"]  # fmt: skip
+    argv = [
+        server_binary() or "clickhouse-server",
+        f"--config-file={lay.config}",
+        "--daemon",
+        f"--pid-file={lay.pid_file}",
+    ]
     # The launcher forks the daemon and returns at once; its own output only matters on failure.
     result = subprocess.run(argv, cwd=lay.root, capture_output=True, text=True, timeout=60)
     if result.returncode != 0:
@@ -183,8 +188,13 @@ def _wait_for_pid(lay: ClickHouseLayout) -> int:
 
 def _wait(dev: DevServicesSettings, lay: ClickHouseLayout, pid: int) -> None:
     try:
-        process.wait_ready("ClickHouse", lambda: _native_ready(dev), dev.start_timeout_s,
-                           alive=lambda: process.pid_alive(pid), log_file=lay.err_log_file)  # fmt: skip
+        process.wait_ready(
+            "ClickHouse",
+            lambda: _native_ready(dev),
+            dev.start_timeout_s,
+            alive=lambda: process.pid_alive(pid),
+            log_file=lay.err_log_file,
+        )
     except ServiceError:
         process.stop_pid(pid, timeout_s=10)
         lay.pid_file.unlink(missing_ok=True)

@@ -111,10 +111,18 @@ def ensure_jars(dev: DevServicesSettings, lay: KafkaLayout) -> bool:
     staging = lay.libs.with_name(lay.libs.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
     argv = [
-        mvn, "-q", "-B", "-Dstyle.color=never", "-f", str(templates_dir() / "pom.xml"),
-        "dependency:copy-dependencies", "-DincludeScope=runtime", f"-DoutputDirectory={staging}",
-        f"-Dkafka.version={dev.kafka_version}", f"-Dscala.version={dev.scala_version}",
-    ]  # fmt: skip
+        mvn,
+        "-q",
+        "-B",
+        "-Dstyle.color=never",
+        "-f",
+        str(templates_dir() / "pom.xml"),
+        "dependency:copy-dependencies",
+        "-DincludeScope=runtime",
+        f"-DoutputDirectory={staging}",
+        f"-Dkafka.version={dev.kafka_version}",
+        f"-Dscala.version={dev.scala_version}",
+    ]
     result = subprocess.run(argv, capture_output=True, text=True)
     if result.returncode != 0:
         raise ServiceError(f"mvn could not fetch Kafka {dev.kafka_version}:\n{result.stdout[-3000:]}")
@@ -128,10 +136,18 @@ def ensure_jars(dev: DevServicesSettings, lay: KafkaLayout) -> bool:
 def java_argv(dev: DevServicesSettings, lay: KafkaLayout, main: str, *args: str) -> list[str]:
     java = _need("java", "the Kafka broker needs a Java 17 runtime (apt-get install openjdk-17-jre-headless)")
     return [
-        java, *shlex.split(dev.kafka_heap), "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20",
-        "-Djava.awt.headless=true", f"-Dlog4j.configuration=file:{lay.log4j_properties}",
-        f"-Dkafka.logs.dir={lay.logs}", "-cp", f"{lay.libs}/*", main, *args,
-    ]  # fmt: skip
+        java,
+        *shlex.split(dev.kafka_heap),
+        "-XX:+UseG1GC",
+        "-XX:MaxGCPauseMillis=20",
+        "-Djava.awt.headless=true",
+        f"-Dlog4j.configuration=file:{lay.log4j_properties}",
+        f"-Dkafka.logs.dir={lay.logs}",
+        "-cp",
+        f"{lay.libs}/*",
+        main,
+        *args,
+    ]
 
 
 def new_cluster_id() -> str:
@@ -143,8 +159,17 @@ def ensure_formatted(dev: DevServicesSettings, lay: KafkaLayout) -> bool:
     """Format the KRaft storage once; later starts reuse topics and offsets. True if formatted now."""
     if (lay.data / "meta.properties").is_file():
         return False
-    argv = java_argv(dev, lay, "kafka.tools.StorageTool", "format", "-t", new_cluster_id(),
-                     "-c", str(lay.server_properties), "--ignore-formatted")  # fmt: skip
+    argv = java_argv(
+        dev,
+        lay,
+        "kafka.tools.StorageTool",
+        "format",
+        "-t",
+        new_cluster_id(),
+        "-c",
+        str(lay.server_properties),
+        "--ignore-formatted",
+    )
     result = subprocess.run(argv, capture_output=True, text=True)
     if result.returncode != 0:
         raise ServiceError(f"kafka storage format failed:\n{result.stdout}{result.stderr}")
@@ -165,8 +190,9 @@ def metadata_ready(bootstrap_servers: str) -> bool:
 
     try:
         # kafka-python 3.x: bootstrap_timeout_ms bounds the first connect (api_version_auto_timeout_ms is gone).
-        consumer = KafkaConsumer(bootstrap_servers=bootstrap_servers, request_timeout_ms=5000,
-                                 bootstrap_timeout_ms=3000)  # fmt: skip
+        consumer = KafkaConsumer(
+            bootstrap_servers=bootstrap_servers, request_timeout_ms=5000, bootstrap_timeout_ms=3000
+        )
     except KafkaError:
         return False
     try:
@@ -184,11 +210,13 @@ def version_from_log(lay: KafkaLayout) -> str | None:
     return found[-1] if found else None
 
 
-def start(dev: DevServicesSettings, kafka: KafkaSettings) -> int:
+def start(dev: DevServicesSettings, kafka: KafkaSettings, say=print) -> int:
     """Start the broker (fetching and formatting first when needed) and wait until clients can use it."""
     lay = layout(dev)
     for folder in (lay.root, lay.data, lay.logs):
         folder.mkdir(parents=True, exist_ok=True)
+    if not (lay.libs / ".complete").is_file():
+        say(f"kafka: fetching Apache Kafka {dev.kafka_version} jars from Maven Central into {lay.libs}")
     ensure_jars(dev, lay)
     write_text_if_changed(lay.server_properties, render_server_properties(dev, kafka, lay))
     write_text_if_changed(lay.log4j_properties, render_log4j(lay))
@@ -205,8 +233,13 @@ def start(dev: DevServicesSettings, kafka: KafkaSettings) -> int:
 
 def _wait(dev: DevServicesSettings, lay: KafkaLayout, pid: int) -> None:
     try:
-        process.wait_ready("Kafka", lambda: metadata_ready(bootstrap(dev)), dev.start_timeout_s,
-                           alive=lambda: process.pid_alive(pid), log_file=lay.log_file)  # fmt: skip
+        process.wait_ready(
+            "Kafka",
+            lambda: metadata_ready(bootstrap(dev)),
+            dev.start_timeout_s,
+            alive=lambda: process.pid_alive(pid),
+            log_file=lay.log_file,
+        )
     except ServiceError as exc:
         # Leave nothing half-started behind; the JVM's own output often says more than log4j.
         process.stop_pid(pid, timeout_s=10)

@@ -41,8 +41,8 @@ def ensure_services(
     wanted = set(only)
     started = []
     if KAFKA in wanted and not kafka.status(dev).running:
-        say("kafka: starting (first run fetches the jars from Maven Central)")
-        kafka.start(dev, kafka_settings or KafkaSettings())
+        say("kafka: starting")
+        kafka.start(dev, kafka_settings or KafkaSettings(), say=say)
         started.append(KAFKA)
     if CLICKHOUSE in wanted and not clickhouse.status(dev).running:
         say("clickhouse: starting")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import uuid
+import warnings
 from pathlib import Path
 
 import pytest
@@ -86,8 +87,8 @@ def kafka_settings(services: ServicesInfo) -> KafkaSettings:
     # Deleting keeps the dev broker small across hundreds of test runs; failure here is not the test's.
     try:
         delete_topics(settings.bootstrap_servers, settings.all_topics)
-    except Exception:  # noqa: BLE001
-        pass
+    except Exception as exc:  # noqa: BLE001
+        warnings.warn(f"could not delete test topics: {exc}", stacklevel=1)
 
 
 @pytest.fixture
@@ -106,8 +107,8 @@ def clickhouse_settings(services: ServicesInfo) -> ClickHouseSettings:
     # The server may have been stopped by the test itself (outage tests) and not restarted.
     try:
         _execute(settings, f"DROP DATABASE IF EXISTS {settings.database}")
-    except Exception:  # noqa: BLE001
-        pass
+    except Exception as exc:  # noqa: BLE001
+        warnings.warn(f"could not drop {settings.database}: {exc}", stacklevel=1)
 
 
 def _execute(settings: ClickHouseSettings, query: str) -> None:

@@ -9,14 +9,16 @@ carrying both entities, so a replay produces exactly one message per distinct do
 from __future__ import annotations
 
 import csv
+import gzip
 import json
 import logging
+import re
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from pydantic import ValidationError
 from tqdm import tqdm
@@ -87,10 +89,17 @@ class ReplayReport:
     seconds: float = 0.0
 
 
+def _open_text(path: Path, **kwargs: Any) -> IO[str]:
+    if path.suffix.lower() == ".gz":
+        return gzip.open(path, "rt", encoding="utf-8", errors="replace", **kwargs)
+    return path.open(encoding="utf-8", errors="replace", **kwargs)
+
+
 def read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, str]]:
-    """(line or row number, row or None when unreadable, raw text) for a .jsonl/.json or .csv file."""
-    if path.suffix.lower() in (".jsonl", ".json", ".ndjson"):
-        with path.open(encoding="utf-8", errors="replace") as fh:
+    """(line or row number, row or None when unreadable, raw text) for .jsonl/.json/.csv, optionally .gz."""
+    suffix = Path(path.name.removesuffix(".gz")).suffix.lower()
+    if suffix in (".jsonl", ".json", ".ndjson"):
+        with _open_text(path) as fh:
             for number, line in enumerate(fh, 1):
                 if not line.strip():
                     continue
@@ -101,18 +110,23 @@ def read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, str]]:
                     continue
                 yield number, row if isinstance(row, dict) else None, line
     else:
-        with path.open(encoding="utf-8", errors="replace", newline="") as fh:
+        with _open_text(path, newline="") as fh:
             for number, row in enumerate(csv.DictReader(fh), 2):
                 yield number, row, json.dumps(row, default=str)
 
 
+_TICKER = re.compile(r"^[A-Z0-9][A-Z0-9.\-]{0,15}$")
+
+
 def _tickers(value: Any) -> list[str]:
+    """Tickers from one ticker, a JSON list or "A,B"; tags that cannot be tickers ("ND_F") are left out."""
     if value is None or value == "":
         return []
     if isinstance(value, str):
         value = json.loads(value) if value.startswith("[") else value.split(",")
     items = value if isinstance(value, list) else [value]
-    return [str(t).strip().lstrip("$").upper() for t in items if str(t).strip()]
+    cleaned = (str(t).strip().lstrip("$").upper() for t in items)
+    return list(dict.fromkeys(t for t in cleaned if _TICKER.match(t)))
 
 
 def _document(row: dict[str, Any], mapping: Mapping, ingested_at: datetime) -> RawDocument:

@@ -36,7 +36,7 @@ class ClickHouseStore:
         return Client(
             host=s.host, port=s.port, database=database, user=s.user,
             password=s.password.get_secret_value(), connect_timeout=s.connect_timeout_s,
-            send_receive_timeout=s.send_receive_timeout_s, settings={"types_check": True},
+            send_receive_timeout=s.send_receive_timeout_s
         )
 
     @contextmanager
@@ -86,7 +86,7 @@ class ClickHouseStore:
             return
         started = time.perf_counter()
         with self._translated(f"insert into {table}"):
-            self._client.execute(f"INSERT INTO {table} ({', '.join(columns)}) VALUES", data)
+            self._client.execute(f"INSERT INTO {table} ({', '.join(columns)}) VALUES", data, types_check=True)
         STORE_WRITE_SECONDS.labels(table).observe(time.perf_counter() - started)
         DOCUMENTS_STORED.labels(table).inc(len(data))
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from marketpulse.cli import bench, config, db, dev, ingest, models, run
+from marketpulse.cli import bench, config, db, dev, entities, ingest, models, run
 
 app = typer.Typer(
     name="marketpulse",
@@ -21,6 +21,7 @@ app.add_typer(config.app, name="config")
 app.add_typer(db.app, name="db")
 app.add_typer(dev.app, name="dev")
 app.add_typer(ingest.app, name="ingest")
+app.add_typer(entities.app, name="entities")
 app.add_typer(bench.app, name="bench")
 models.register(app)
 run.register(app)

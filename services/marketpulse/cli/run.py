@@ -10,6 +10,23 @@ import typer
 
 def register(app: typer.Typer) -> None:
     app.command("worker")(worker)
+    app.command("demo")(demo)
+
+
+def demo(
+    data_dir: Annotated[Path, typer.Option(help="where the embedded store (chDB) and the plot go")] = Path(
+        ".marketpulse/demo"),
+    model: Annotated[Path | None, typer.Option(help="model directory; default: the shipped model")] = None,
+) -> None:
+    """Run the whole pipeline in one process on a bundled real stream: no servers needed."""
+    from rich.console import Console
+
+    from marketpulse.demo.runner import run_demo
+    from marketpulse.inference.engine import load_classifier
+
+    classifier = load_classifier(model)
+    classifier.warmup()
+    run_demo(classifier, data_dir, Console())
 
 
 def worker(

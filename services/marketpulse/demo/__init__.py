@@ -1,0 +1,1 @@
+"""`marketpulse demo`: the bundled real stream through the embedded runner, with a live view."""

@@ -9,13 +9,20 @@ can back off and retry without redoing the inference.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from marketpulse.core.errors import InvalidDocument
 from marketpulse.core.messages import DeadLetter, DeadLetterReason, RawDocument, ScoredDocument, parse_raw_document
-from marketpulse.core.metrics import BATCH_SIZE, DEAD_LETTERS
+from marketpulse.core.metrics import (
+    BATCH_SIZE,
+    DEAD_LETTERS,
+    INFERENCE_SECONDS,
+    INGEST_TO_STORED_SECONDS,
+    PUBLISHED_TO_STORED_SECONDS,
+)
 from marketpulse.core.timeutil import utcnow
 from marketpulse.inference.base import Classifier, Prediction
 from marketpulse.store.base import Store
@@ -72,12 +79,18 @@ class Pipeline:
         self.store.write_documents(batch.documents)
         if batch.scored:
             self.store.write_scores(batch.scored)
+        stored_at = self.clock()
+        for doc in batch.documents:
+            INGEST_TO_STORED_SECONDS.observe(max(0.0, (stored_at - doc.ingested_at).total_seconds()))
+            PUBLISHED_TO_STORED_SECONDS.observe(max(0.0, (stored_at - doc.published_at).total_seconds()))
 
     def _classify(self, batch: Batch) -> list[ScoredDocument]:
         assert self.classifier is not None
         docs = batch.documents
+        started = time.perf_counter()
         try:
             predictions = self.classifier.classify([d.text for d in docs])
+            INFERENCE_SECONDS.observe(time.perf_counter() - started)
         except Exception:  # noqa: BLE001 - isolate the record that broke the batch, below
             log.exception("classifying a batch of %d failed; retrying one by one", len(docs))
             return self._classify_one_by_one(batch)

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 import faust
 
 from marketpulse.core.messages import DeadLetter, DeadLetterReason
-from marketpulse.core.metrics import DOCUMENTS_CONSUMED
+from marketpulse.core.metrics import CONSUMER_LAG, DOCUMENTS_CONSUMED
 from marketpulse.core.settings import KafkaSettings, WorkerSettings
 from marketpulse.pipeline.core import Batch, Incoming, Pipeline
 from marketpulse.pipeline.retry import until_stored
@@ -61,6 +61,22 @@ def register_agents(
             await publish(batch)
             for event in events:
                 await stream.ack(event)
+
+    @app.on_partitions_assigned.connect
+    async def log_assignment(app: faust.App, assigned, **_: object) -> None:
+        mine = sorted(f"{tp.topic}[{tp.partition}]" for tp in assigned if tp.topic in kafka.raw_topics)
+        log.info("assigned raw partitions: %s", ", ".join(mine) or "none")
+
+    @app.timer(interval=5.0)
+    async def report_consumer_lag() -> None:
+        consumer = app.consumer
+        for tp in consumer.assignment():
+            end = consumer.highwater(tp)
+            if end is None:  # not fetched from yet
+                continue
+            committed = consumer._committed_offset.get(tp)  # Faust keeps it; no public accessor
+            behind = end - (committed + 1 if committed is not None else 0)
+            CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(max(0, behind))
 
     @app.agent(bytes_topic(app, kafka.topic_dead_letter), name="dead-letters")
     async def dead_letters(stream: faust.StreamT) -> None:

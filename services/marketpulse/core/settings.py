@@ -63,6 +63,9 @@ class WorkerSettings(BaseSettings):
     batch_within_s: float = Field(0.5, gt=0, description="longest wait to fill a batch, seconds")
     store_retry_initial_s: float = Field(0.5, gt=0, description="first back-off after a failed store write")
     store_retry_max_s: float = Field(15.0, gt=0, description="longest back-off between store write attempts")
+    session_timeout_s: float = Field(
+        30.0, gt=0, le=90, description="Kafka group session timeout: how soon a dead worker's partitions move"
+    )
     web_port: int = Field(0, ge=0, description="Faust web port; 0 runs without the web server")
     metrics_port: int = Field(0, ge=0, description="Prometheus metrics port; 0 disables the endpoint")
     data_dir: Path = Field(Path(".marketpulse/worker"), description="Faust state (tables, rocksdb-less)")

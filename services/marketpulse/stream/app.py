@@ -22,7 +22,7 @@ def create_app(kafka: KafkaSettings, worker: WorkerSettings) -> faust.App:
         topic_allow_declare=False,  # topics are created up front with the right partition count
         consumer_auto_offset_reset="earliest",
         # Faust pitfall: session timeout must not exceed the request timeout.
-        broker_session_timeout=30.0,
+        broker_session_timeout=worker.session_timeout_s,
         broker_request_timeout=90.0,
         broker_heartbeat_interval=3.0,
         broker_commit_interval=1.0,

@@ -93,8 +93,10 @@ def _restamp(doc: RawDocument, suffix: str = "") -> RawDocument:
     return doc.model_copy(update={"id": doc.id + suffix, "ingested_at": utcnow()})
 
 
-def run_bench(docs: int = 10_000, rate: float = 100.0, seconds: float = 60.0, log_dir: Path = Path(".marketpulse/bench"),
-              batch_max: int = 256, within_s: float = 0.05) -> PipelineFigures:
+def run_bench(
+    docs: int = 10_000, rate: float = 100.0, seconds: float = 60.0, log_dir: Path = Path(".marketpulse/bench"),
+    batch_max: int = 256, within_s: float = 0.05,
+) -> PipelineFigures:
     info = ensure_services(DevServicesSettings())
     run = uuid.uuid4().hex[:8]
     kafka = KafkaSettings(bootstrap_servers=info.bootstrap_servers, topic_news=f"bench{run}.raw.news",

@@ -31,6 +31,14 @@ def alert_id(rule: str, kind: str, entity: str, opened_t: float) -> str:
 
 
 def summary(entity: str, c: Crossing) -> str:
+    try:
+        return _summary(entity, c)
+    except KeyError:  # a detector that reports other values: say what it has
+        values = ", ".join(f"{k}={v:g}" for k, v in c.values.items())
+        return f"{entity}: {c.rule} {c.direction} ({values})"[:400]
+
+
+def _summary(entity: str, c: Crossing) -> str:
     v = c.values
     if c.rule == SHIFT:
         verb = "fell" if c.direction == "negative" else "rose"

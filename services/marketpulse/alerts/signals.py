@@ -158,20 +158,20 @@ class ShiftDetector:
 
     def _crossing(self, st: EntityState, t: float, z: float, mean: float, sigma: float) -> Crossing | None:
         p = self.p
-        if self.prior.n < p.prior_min_docs or len(st.recent) < p.min_docs:
+        if self.prior.n < p.prior_min_docs:
             return None
         values = self._values(st, z, mean, sigma)
-        if abs(z) >= p.z_resolve:
+        if len(st.recent) >= p.min_docs and abs(z) >= p.z_resolve:  # the minimum-volume gate
             direction = "negative" if z < 0 else "positive"
             opens = abs(z) >= p.z_open
             if opens:  # the shift explains the drift too: one alert, not two
                 st.cusum_pos = st.cusum_neg = 0.0
             severity = "critical" if abs(z) >= p.z_critical else "warning"
-            return Crossing(SHIFT, direction, t, severity, opens, values, self._top(st, mean, direction))
+            return Crossing(SHIFT, direction, t, severity, opens, values, self._top(st, mean, sigma, direction))
         if max(st.cusum_pos, st.cusum_neg) >= p.cusum_h:
             direction = "negative" if st.cusum_neg >= st.cusum_pos else "positive"
             st.cusum_pos = st.cusum_neg = 0.0
-            return Crossing(DRIFT, direction, t, "info", True, values, self._top(st, mean, direction))
+            return Crossing(DRIFT, direction, t, "info", True, values, self._top(st, mean, sigma, direction))
         return None
 
     def _values(self, st: EntityState, z: float, mean: float, sigma: float) -> dict[str, float]:
@@ -186,9 +186,10 @@ class ShiftDetector:
             "cusum_pos": round(st.cusum_pos, 3), "cusum_neg": round(st.cusum_neg, 3), "cusum_h": p.cusum_h,
         }
 
-    def _top(self, st: EntityState, mean: float, direction: str) -> tuple[DocRef, ...]:
+    def _top(self, st: EntityState, mean: float, sigma: float, direction: str) -> tuple[DocRef, ...]:
+        """The recent documents that pushed the signal this way (by more than half a sigma), strongest first."""
         sign = -1.0 if direction == "negative" else 1.0
-        pushing = [d for d in st.recent if sign * (d.score - mean) > 0]
+        pushing = [d for d in st.recent if sign * (d.score - mean) > 0.5 * sigma]
         pushing.sort(key=lambda d: (-d.weight * abs(d.score - mean), d.doc_id))
         return tuple(pushing[: self.top_documents])
 

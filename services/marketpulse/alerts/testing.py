@@ -1,4 +1,4 @@
-"""Shared builders for the alert tests: scored documents on a synthetic stream."""
+"""Testing aids for alerts (like bytewax's testing.py): synthetic scored streams and fakes."""
 
 from __future__ import annotations
 
@@ -51,3 +51,22 @@ def burst(ticker: str, start_s: float, n: int = 10, every_s: float = 10, score: 
 def batches(docs: list[ScoredDocument], size: int = 50) -> list[list[ScoredDocument]]:
     docs = sorted(docs, key=lambda d: (d.published_at, d.doc_id))
     return [docs[i:i + size] for i in range(0, len(docs), size)]
+
+
+class MemoryNotifier:
+    """In-memory Notifier: records what it was sent; `fail_next` makes the next N sends fail."""
+
+    def __init__(self, name: str = "memory") -> None:
+        self.name = name
+        self.sent: list = []
+        self.fail_next = 0
+        self.attempts = 0
+
+    def send(self, alert) -> None:
+        from marketpulse.alerts.errors import DeliveryFailed
+
+        self.attempts += 1
+        if self.fail_next:
+            self.fail_next -= 1
+            raise DeliveryFailed(self.name, "told to fail")
+        self.sent.append(alert)

@@ -6,6 +6,7 @@ import os
 import subprocess
 import time
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 
@@ -114,7 +115,8 @@ def test_stop_pid_terminates_politely():
 
 def test_stop_pid_kills_a_process_that_ignores_sigterm():
     proc = subprocess.Popen(["sh", "-c", "trap '' TERM; exec sleep 30"])
-    _wait_until(lambda: process.cmdline_contains(proc.pid, "sleep"))
+    # Wait for the exec: before it, `sh` has not set the trap yet (its own cmdline already says "sleep").
+    _wait_until(lambda: Path(f"/proc/{proc.pid}/comm").read_text().strip() == "sleep")
     assert process.stop_pid(proc.pid, timeout_s=0.3) is True
     assert not process.pid_alive(proc.pid)
 

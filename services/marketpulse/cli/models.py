@@ -1,9 +1,105 @@
-"""Model commands: train, export, classify."""
+"""Model commands: train, export, classify.
+
+Heavy imports (torch, onnxruntime) happen inside the commands so `marketpulse --help` stays fast.
+"""
 
 from __future__ import annotations
 
+import logging
+from pathlib import Path
+
 import typer
+
+from marketpulse.core.errors import ModelError
+
+DEFAULT_MODEL = "marketpulse-minilm-mt"
+
+
+def _default_model_dir() -> Path:
+    from marketpulse.core.paths import models_dir
+
+    return models_dir() / DEFAULT_MODEL
+
+
+def train(
+    recipe: Path = typer.Option(None, help="recipe JSON; default: models/<shipped>/recipe.json"),
+    out: Path = typer.Option(None, help="model folder to write; default: the recipe's folder"),
+    datasets: Path = typer.Option(None, envvar="MARKETPULSE_DATASETS", help="shared datasets folder"),
+    max_steps: int = typer.Option(0, help="stop after N optimiser steps (smoke tests); 0 = the recipe's epochs"),
+    export: bool = typer.Option(True, help="export ONNX files and check parity after training"),
+) -> None:
+    """Fine-tune the multi-task model from a recipe, then export it (one command reproduces a shipped model)."""
+    import dataclasses
+
+    from marketpulse.core.paths import shared_datasets_dir
+    from marketpulse.training.recipe import load_recipe
+    from marketpulse.training.train import train as run_training
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    recipe_path = recipe or _default_model_dir() / "recipe.json"
+    spec = load_recipe(recipe_path)
+    if max_steps:
+        spec = dataclasses.replace(spec, max_steps=max_steps)
+    model_dir = out or recipe_path.parent
+    model_dir.mkdir(parents=True, exist_ok=True)
+    if (model_dir / "recipe.json").resolve() != recipe_path.resolve():
+        # The model folder carries the recipe it was trained from, so export can re-read it.
+        (model_dir / "recipe.json").write_text(recipe_path.read_text(encoding="utf-8"), encoding="utf-8")
+    summary = run_training(spec, datasets or shared_datasets_dir(), model_dir / "build")
+    typer.echo(f"best dev selection score {summary['best_select']:.4f}; checkpoint in {model_dir / 'build'}")
+    if export:
+        _export(model_dir, spec, datasets or shared_datasets_dir())
+
+
+def _export(model_dir: Path, spec, datasets: Path) -> None:
+    from marketpulse.training.export import export_model
+    from marketpulse.training.report import write_metrics
+
+    report = export_model(spec, model_dir / "build", model_dir, datasets)
+    typer.echo(f"exported to {model_dir}: parity {report['parity']}")
+    metrics = write_metrics(spec, model_dir, datasets)
+    test = metrics["int8"]["test"]
+    typer.echo(
+        f"int8: TFNS valid macro-F1 {test['tfns_valid']['macro_f1']:.4f}, "
+        f"SENTiVENT test macro-F1 {test['sentivent_doc_split']['macro_f1']:.4f}; "
+        f"drop vs fp32 {metrics['int8_drop_vs_fp32']} (metrics.json)"
+    )
+
+
+def export(
+    model_dir: Path = typer.Option(None, "--model", help="model folder holding recipe.json and build/"),
+    datasets: Path = typer.Option(None, envvar="MARKETPULSE_DATASETS", help="shared datasets folder"),
+) -> None:
+    """Export the trained checkpoint to ONNX (fp32, int8 CPU, fp16 GPU) and check parity with PyTorch."""
+    from marketpulse.core.paths import shared_datasets_dir
+    from marketpulse.training.recipe import load_recipe
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    model_dir = model_dir or _default_model_dir()
+    _export(model_dir, load_recipe(model_dir / "recipe.json"), datasets or shared_datasets_dir())
+
+
+def classify(
+    input_path: Path = typer.Argument(..., metavar="INPUT.jsonl", help='lines of {"id": str, "text": str, ...}'),
+    output: Path = typer.Option(..., "-o", "--output", help="JSONL written: one line per valid input, in order"),
+    model_dir: Path = typer.Option(None, "--model", envvar="MARKETPULSE_MODEL_DIR", help="model folder"),
+) -> None:
+    """Classify texts: sentiment, sentiment_score, events and all 18 event scores per line."""
+    from marketpulse.inference.classify_file import classify_file
+    from marketpulse.inference.engine import load_classifier
+
+    try:
+        classifier = load_classifier(model_dir)
+    except ModelError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    skipped = classify_file(classifier, input_path, output, err=lambda m: typer.echo(m, err=True))
+    if skipped:
+        typer.echo(f"{skipped} line(s) skipped", err=True)
+        raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:
-    """Model commands are added here by the models room."""
+    app.command("train")(train)
+    app.command("export")(export)
+    app.command("classify")(classify)

@@ -1,0 +1,85 @@
+"""Execution provider and thread choice: CUDA + fp16 when a GPU really works, else CPU + int8.
+
+`onnxruntime-gpu` lists CUDAExecutionProvider even on machines without a usable GPU (it only
+fails, or silently falls back, when the session is created), so the choice is confirmed on the
+created session, not on the list of available providers.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from marketpulse.core.errors import ModelError
+
+log = logging.getLogger(__name__)
+
+CUDA, CPU = "CUDAExecutionProvider", "CPUExecutionProvider"
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    provider: str  # CUDA or CPU
+    model_file: Path
+    threads: int
+
+
+def cpu_threads(requested: int) -> int:
+    """`requested`, or every core this process may run on (cgroup/affinity aware)."""
+    if requested > 0:
+        return requested
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _options(threads: int) -> Any:
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    opts.intra_op_num_threads = threads
+    # One graph runs at a time per session; inter-op threads would only compete for the cores.
+    opts.inter_op_num_threads = 1
+    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    opts.log_severity_level = 3  # CUDA fallback warnings are handled here, not printed
+    return opts
+
+
+def _try_cuda(gpu_file: Path, threads: int) -> Any | None:
+    import onnxruntime as ort
+
+    if CUDA not in ort.get_available_providers() or not gpu_file.is_file():
+        return None
+    try:
+        session = ort.InferenceSession(str(gpu_file), _options(threads), providers=[CUDA, CPU])
+    except Exception as exc:  # noqa: BLE001 - missing CUDA/cuDNN libraries surface as plain errors
+        log.info("CUDA provider unusable (%s); using the CPU", exc)
+        return None
+    if session.get_providers()[0] != CUDA:
+        return None
+    return session
+
+
+def create_session(cpu_file: Path, gpu_file: Path, provider: str, threads: int) -> tuple[Any, Placement]:
+    """An ONNX Runtime session on the best provider allowed by `provider` (auto | cuda | cpu)."""
+    import onnxruntime as ort
+
+    if provider not in ("auto", "cuda", "cpu"):
+        raise ModelError(f"provider must be auto, cuda or cpu, not {provider!r}")
+    n = cpu_threads(threads)
+    if provider in ("auto", "cuda"):
+        session = _try_cuda(gpu_file, n)
+        if session is not None:
+            return session, Placement(CUDA, gpu_file, n)
+        if provider == "cuda":
+            raise ModelError("provider=cuda was asked for but CUDA is not usable here")
+    try:
+        session = ort.InferenceSession(str(cpu_file), _options(n), providers=[CPU])
+    except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own untyped errors
+        raise ModelError(f"cannot load {cpu_file}: {exc}") from exc
+    return session, Placement(CPU, cpu_file, n)

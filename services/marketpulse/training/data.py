@@ -1,0 +1,178 @@
+"""Read the labelled sets named by a recipe and split them into train / dev (/ test) once, by seed.
+
+Sentiment sets come in four shapes (`kind`), all mapped to negative/neutral/positive:
+  tfns           bearish → negative, bullish → positive, neutral → neutral
+  sentfin        a headline's entity labels, kept only when every entity agrees
+  score          a score in [-1, 1]: |score| < neutral_band → neutral, else its sign
+  stockemotions  user bullish/bearish tags (no neutral class exists in that set)
+SENTiVENT event sentences are split by document, so no article is both trained on and scored.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+from marketpulse.core.errors import ModelError
+from marketpulse.core.messages import EVENT_TYPES, SENTIMENT_LABELS
+from marketpulse.training.recipe import EventTask, SentimentSource, SentimentTask
+
+_TFNS = {"bearish": "negative", "bullish": "positive", "neutral": "neutral"}
+_URL = re.compile(r"https?://\S+")
+_NON_WORD = re.compile(r"[^a-z0-9 ]+")
+
+
+@dataclass(frozen=True, slots=True)
+class SentimentExample:
+    text: str
+    label: int  # index into SENTIMENT_LABELS
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class EventExample:
+    text: str
+    labels: tuple[int, ...]  # 0/1 per EVENT_TYPES
+    document_id: str
+
+
+@dataclass(frozen=True)
+class SentimentSplits:
+    train: dict[str, list[SentimentExample]]  # by source, for the source-weighted sampler
+    dev: dict[str, list[SentimentExample]]
+
+
+@dataclass(frozen=True)
+class EventSplits:
+    train: list[EventExample]
+    dev: list[EventExample]
+    test: list[EventExample]
+
+
+def normalise(text: str) -> str:
+    """The normalisation TFNS's SOURCE.md used to find train/valid near-duplicates."""
+    text = _URL.sub(" ", text.lower())
+    return " ".join(_NON_WORD.sub(" ", text).split())
+
+
+def _jsonl(path: Path) -> list[dict]:
+    try:
+        with path.open(encoding="utf-8") as fh:
+            return [json.loads(line) for line in fh if line.strip()]
+    except OSError as exc:
+        raise ModelError(f"cannot read {path}: {exc}") from exc
+
+
+def _label(name: str) -> int:
+    return SENTIMENT_LABELS.index(name)
+
+
+def _score_label(score: float, band: float) -> int:
+    if abs(score) < band:
+        return _label("neutral")
+    return _label("positive" if score > 0 else "negative")
+
+
+def _read_tfns(rows: list[dict], src: SentimentSource, _: float) -> list[SentimentExample]:
+    return [SentimentExample(r["text"], _label(_TFNS[r["label_name"]]), src.name) for r in rows]
+
+
+def _read_sentfin(rows: list[dict], src: SentimentSource, _: float) -> list[SentimentExample]:
+    out = []
+    for r in rows:
+        labels = set(r["entities"].values())
+        if len(labels) == 1:  # mixed-entity headlines have no single headline label
+            out.append(SentimentExample(r["title"], _label(labels.pop()), src.name))
+    return out
+
+
+def _read_score(rows: list[dict], src: SentimentSource, band: float) -> list[SentimentExample]:
+    # Several rows per text (one per company): average them, drop texts whose targets disagree in sign.
+    by_text: dict[str, list[float]] = defaultdict(list)
+    for r in rows:
+        text = r.get(src.text_field)
+        if text:
+            by_text[text].append(float(r["sentiment_score"]))
+    out = []
+    for text, scores in by_text.items():
+        if min(scores) < -band and max(scores) > band:
+            continue
+        out.append(SentimentExample(text, _score_label(sum(scores) / len(scores), band), src.name))
+    return out
+
+
+def _read_stockemotions(path: Path, src: SentimentSource) -> list[SentimentExample]:
+    with path.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    return [SentimentExample(r["original"], _label(_TFNS[r["senti_label"]]), src.name) for r in rows]
+
+
+_READERS = {"tfns": _read_tfns, "sentfin": _read_sentfin, "score": _read_score}
+
+
+def read_source(root: Path, src: SentimentSource, band: float) -> list[SentimentExample]:
+    paths = [root / p for p in src.path.split("+")]  # "a.jsonl+b.jsonl" pools several files
+    if src.kind == "stockemotions":
+        return [e for p in paths for e in _read_stockemotions(p, src)]
+    if src.kind not in _READERS:
+        raise ModelError(f"unknown sentiment source kind {src.kind!r}")
+    rows = [r for p in paths for r in _jsonl(p)]
+    return _READERS[src.kind](rows, src, band)
+
+
+def _dedupe(examples: list[SentimentExample], banned: set[str]) -> list[SentimentExample]:
+    """Drop near-duplicates inside the set and anything that also occurs in an evaluation file."""
+    seen = set(banned)
+    out = []
+    for e in examples:
+        key = normalise(e.text)
+        if key and key not in seen:
+            seen.add(key)
+            out.append(e)
+    return out
+
+
+def load_sentiment(root: Path, task: SentimentTask, seed: int) -> SentimentSplits:
+    train: dict[str, list[SentimentExample]] = {}
+    dev: dict[str, list[SentimentExample]] = {}
+    for src in task.sources:
+        banned: set[str] = set()
+        if src.exclude_overlap_with:
+            banned = {normalise(r["text"]) for r in _jsonl(root / src.exclude_overlap_with)}
+        examples = _dedupe(read_source(root, src, task.neutral_band), banned)
+        random.Random(f"{seed}:{src.name}").shuffle(examples)
+        n_dev = int(len(examples) * src.dev_fraction)
+        dev[src.name], train[src.name] = examples[:n_dev], examples[n_dev:]
+    return SentimentSplits(train, dev)
+
+
+def _event_vector(types: list[str]) -> tuple[int, ...]:
+    unknown = set(types) - set(EVENT_TYPES)
+    if unknown:
+        raise ModelError(f"unknown event types in data: {sorted(unknown)}")
+    return tuple(int(t in types) for t in EVENT_TYPES)
+
+
+def load_events(root: Path, task: EventTask, seed: int) -> EventSplits:
+    rows = _jsonl(root / task.path)
+    docs = sorted({r["document_id"] for r in rows})
+    random.Random(f"{seed}:events").shuffle(docs)
+    n_dev, n_test = round(len(docs) * task.dev_fraction), round(len(docs) * task.test_fraction)
+    dev_docs, test_docs = set(docs[:n_dev]), set(docs[n_dev : n_dev + n_test])
+    splits: dict[str, list[EventExample]] = {"train": [], "dev": [], "test": []}
+    for r in rows:
+        doc = r["document_id"]
+        split = "dev" if doc in dev_docs else "test" if doc in test_docs else "train"
+        splits[split].append(EventExample(r["text"], _event_vector(r["event_types"]), doc))
+    return EventSplits(splits["train"], splits["dev"], splits["test"])
+
+
+def read_tfns_valid(root: Path, path: str) -> list[SentimentExample]:
+    """The reported sentiment test set; never trained or selected on."""
+    src = SentimentSource(name="tfns_valid", kind="tfns", path=path, weight=0.0)
+    return read_source(root, src, 0.0)

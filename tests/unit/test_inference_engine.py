@@ -1,0 +1,98 @@
+"""The shipped model through the engine: the contract a stream consumer or a CLI user relies on."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from marketpulse.core.messages import EVENT_TYPES, SENTIMENT_LABELS
+from marketpulse.inference.base import Classifier
+from marketpulse.inference.batching import length_batches
+from marketpulse.inference.bundle import default_model_dir
+from marketpulse.inference.engine import OnnxClassifier, load_classifier
+
+pytestmark = pytest.mark.skipif(
+    not (default_model_dir() / "labels.json").is_file(), reason="shipped model not present"
+)
+
+HEADLINES = [
+    "Apple beats earnings estimates and raises its dividend",
+    "Tesla shares plunge after regulators open a safety probe",
+    "Microsoft to hold annual shareholder meeting on Dec 7",
+    "Boeing wins $2 billion order from United Airlines for 50 jets",
+    "Intel announces layoffs as quarterly revenue falls 20%",
+]
+
+
+@pytest.fixture(scope="module")
+def engine() -> OnnxClassifier:
+    clf = load_classifier()
+    clf.warmup()
+    return clf
+
+
+def test_engine_is_a_classifier(engine: OnnxClassifier) -> None:
+    assert isinstance(engine, Classifier)
+    assert engine.name and engine.version
+
+
+def test_prediction_contract(engine: OnnxClassifier) -> None:
+    for pred in engine.classify(HEADLINES):
+        assert pred.sentiment in SENTIMENT_LABELS
+        assert list(pred.sentiment_scores) == list(SENTIMENT_LABELS)
+        assert math.isclose(sum(pred.sentiment_scores.values()), 1.0, abs_tol=1e-4)
+        assert pred.sentiment == max(pred.sentiment_scores, key=pred.sentiment_scores.__getitem__)
+        s = pred.sentiment_scores
+        assert math.isclose(pred.sentiment_score, s["positive"] - s["negative"], abs_tol=1e-5)
+        assert list(pred.event_scores) == list(EVENT_TYPES)
+        assert all(0.0 <= p <= 1.0 for p in pred.event_scores.values())
+        thresholds = dict(zip(EVENT_TYPES, engine.bundle.thresholds, strict=True))
+        assert pred.events == [t for t in EVENT_TYPES if pred.event_scores[t] >= thresholds[t] - 1e-6]
+        json.dumps(pred.as_dict())  # serialisable as is
+
+
+def test_obvious_headlines_get_obvious_sentiment(engine: OnnxClassifier) -> None:
+    preds = engine.classify(HEADLINES[:2])
+    assert preds[0].sentiment == "positive"
+    assert preds[1].sentiment == "negative"
+    assert preds[0].sentiment_score > 0 > preds[1].sentiment_score
+
+
+def test_results_follow_input_order_whatever_the_batching(engine: OnnxClassifier) -> None:
+    texts = HEADLINES + ["short", "a much longer text " * 30]
+    together = engine.score(texts)[0]
+    alone = np.concatenate([engine.score([t])[0] for t in texts])
+    np.testing.assert_allclose(together, alone, atol=2e-3)  # int8 dynamic quantisation: tiny batch effects
+    reversed_ = engine.score(texts[::-1])[0][::-1]
+    np.testing.assert_allclose(together, reversed_, atol=2e-3)
+
+
+def test_length_grouping_preserves_order() -> None:
+    seqs = [[1] * n for n in (5, 1, 9, 3, 3, 7, 2, 8)]
+    seen = []
+    for batch in length_batches(seqs, max_batch=3, max_tokens=20):
+        assert batch.input_ids.shape[0] <= 3
+        assert batch.input_ids.size <= 20 or batch.input_ids.shape[0] == 1
+        for row, pos in enumerate(batch.rows):
+            assert batch.attention_mask[row].sum() == len(seqs[pos])
+        seen.extend(batch.rows.tolist())
+    assert sorted(seen) == list(range(len(seqs)))
+
+
+def test_a_2000_word_text_is_read_in_chunks(engine: OnnxClassifier) -> None:
+    calm = "The company held its meeting and discussed routine matters with shareholders. "
+    text = calm * 160 + "Shares collapsed after the company disclosed fraud and filed for bankruptcy."
+    assert len(text.split()) >= 2000
+    chunks = engine._tok.encode([text])
+    assert len(chunks) > 10
+    assert all(len(c.ids) <= engine.bundle.window for c in chunks)
+    (pred,) = engine.classify([text])
+    assert pred.sentiment in SENTIMENT_LABELS
+    assert len(pred.event_scores) == len(EVENT_TYPES)
+
+
+def test_empty_batch(engine: OnnxClassifier) -> None:
+    assert engine.classify([]) == []

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Protocol
 
@@ -117,6 +118,9 @@ class ShiftDetector:
         self.top_documents = top_documents
         self.states: dict[str, EntityState] = {}
         self.prior = _Moments()
+        # Optional probe, called (entity, t, z, ewma, baseline mean, baseline std) on every update:
+        # the bench plots a ticker's signal with it.
+        self.on_update: Callable[[str, float, float, float, float, float], None] | None = None
 
     def baseline(self, st: EntityState) -> tuple[float, float, float]:
         """(mean, standard deviation, weight) of the entity's baseline blended with the class prior."""
@@ -149,6 +153,8 @@ class ShiftDetector:
         st.cusum_pos = max(0.0, st.cusum_pos + residual - p.cusum_k)
         st.cusum_neg = max(0.0, st.cusum_neg - residual - p.cusum_k)
         crossing = self._crossing(st, t, z, mean, sigma)
+        if self.on_update is not None:
+            self.on_update(entity, t, z, st.short.mean(), mean, sigma)
 
         st.base.decay_to(t, p.baseline_half_life_s)
         st.base.add(score, weight)

@@ -49,3 +49,57 @@ def pipeline(
                f"end to end (target >= 250, goal 500)")
     typer.echo(f"latency at {f.offered_rate:.0f} docs/s offered, {f.latency_docs} docs: ingest->stored "
                f"p50 {f.latency_p50_s * 1000:.0f} ms, p99 {f.latency_p99_s * 1000:.0f} ms (target p99 <= 2000, goal 1000)")
+
+
+# Tuning happened on RANGES["tune"]; the figures to report come from RANGES["report"] (other
+# months, other seed). Both are plain options, so any range can be checked.
+_ALERT_RANGES = {"tune": ("2014-01-01", "2014-07-01", 1), "report": ("2015-01-01", "2015-07-01", 2)}
+
+
+@app.command("alerts")
+def alerts(
+    range_: str = typer.Option("report", "--range", help="preset: tune (2014 H1, seed 1) or report (2015 H1, seed 2)"),
+    start: str = typer.Option(None, help="stream start (UTC date), overrides the preset"),
+    end: str = typer.Option(None, help="stream end (UTC date, exclusive), overrides the preset"),
+    seed: int = typer.Option(None, help="injection seed, overrides the preset"),
+    tickers: str = typer.Option(None, help="restrict the stream to these tickers, comma-separated"),
+    limit: int = typer.Option(None, help="use only the first N tweets of the range"),
+    inject_tickers: int = typer.Option(20, help="tickers that get injected shifts (random, by seed)"),
+    shifts_per_ticker: int = typer.Option(3, help="injected shifts per chosen ticker"),
+    burst_docs: int = typer.Option(20, help="documents per injected burst"),
+    burst_seconds: float = typer.Option(180.0, help="length of a burst in stream seconds"),
+    plot_ticker: str = typer.Option(None, help="ticker to plot; default: the first injected one"),
+    classifier: str = typer.Option("model", help="model (the shipped ONNX model) or fake (keyword classifier)"),
+    model_dir: Path = typer.Option(None, "--model", envvar="MARKETPULSE_MODEL_DIR", help="model folder"),
+    tweets: Path = typer.Option(None, help="StockNet tweets JSONL; default: shared datasets"),
+    headlines: Path = typer.Option(None, help="labelled headlines JSONL to inject; default: TFNS valid"),
+    out: Path = typer.Option(Path(".marketpulse/bench"), help="where the JSON report and PNG plot go"),
+) -> None:
+    """Inject known shifts into the StockNet tweet stream, replay, print detection share, delay, false alerts."""
+    from datetime import UTC, datetime
+
+    from marketpulse.alerts.bench import BenchConfig, report_lines, run
+    from marketpulse.core.paths import shared_datasets_dir
+
+    preset_start, preset_end, preset_seed = _ALERT_RANGES[range_]
+    data = shared_datasets_dir()
+    cfg = BenchConfig(
+        tweets=tweets or data / "twitter_stocknet_acl18/stocknet_tweets.jsonl",
+        headlines=headlines or data / "twitter_financial_news_sentiment/clean/valid.jsonl",
+        start=datetime.fromisoformat(start or preset_start).replace(tzinfo=UTC),
+        end=datetime.fromisoformat(end or preset_end).replace(tzinfo=UTC),
+        tickers=[t.strip().upper() for t in tickers.split(",")] if tickers else None, limit=limit,
+        inject_tickers=inject_tickers, shifts_per_ticker=shifts_per_ticker, burst_docs=burst_docs,
+        burst_seconds=burst_seconds, seed=preset_seed if seed is None else seed, plot_ticker=plot_ticker, out=out,
+    )
+    if classifier == "fake":
+        from marketpulse.inference.fake import FakeClassifier
+
+        clf = FakeClassifier()
+    else:
+        from marketpulse.inference.engine import load_classifier
+
+        clf = load_classifier(model_dir)
+    for line in report_lines(run(cfg, clf)):
+        typer.echo(line)
+    typer.echo(f"report: {out / 'alerts_bench.json'}  plot: {out / 'alerts_bench.png'}")

@@ -13,7 +13,7 @@ _SUFFIXES = {
     "inc", "incorporated", "corp", "corporation", "co", "company", "companies", "cos", "ltd", "limited",
     "plc", "llc", "lp", "l.p", "n.v", "nv", "s.a", "sa", "ag", "se", "holdings", "holding", "group",
     "trust", "the", "class", "a", "b", "c", "com", "de", "new", "ordinary", "shares", "adr", "ads",
-    "tbk", "spa", "s.p.a", "oyj", "asa", "bhd", "intl", "international", "&",
+    "tbk", "spa", "s.p.a", "oyj", "asa", "bhd", "intl", "international", "&", "reit",
 }
 # Words that head many company names or are ordinary English: never a one-word alias on their own
 # ("Target" is mostly "price target" in Benzinga's Title Case headlines, "Delta" a virus variant).

@@ -18,7 +18,16 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from marketpulse.core.messages import EntityMention
-from marketpulse.entities.aliases import NOT_ALIASES, alias_keys, fold, is_weak, match_key, name_forms, short_form, tokens
+from marketpulse.entities.aliases import (
+    NOT_ALIASES,
+    alias_keys,
+    fold,
+    is_weak,
+    match_key,
+    name_forms,
+    short_form,
+    tokens,
+)
 from marketpulse.entities.graph import Company, KnowledgeGraph, default_graph, normalise_ticker
 from marketpulse.entities.stopwords import STOPWORDS
 

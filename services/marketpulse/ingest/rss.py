@@ -158,9 +158,10 @@ class RssSource(Source):
             return
         FEED_FETCHES.labels("ok").inc()
         parsed = parse_feed(raw)
-        if not parsed.entries and parsed.bozo:
+        if not parsed.entries and (parsed.bozo or not parsed.get("version")):
+            why = parsed.get("bozo_exception") or "not RSS or Atom"
             yield DeadLetter.build(stage="ingest", reason=DeadLetterReason.INVALID_VALUE,
-                                   detail=f"{url}: unparseable feed: {parsed.get('bozo_exception')}", payload=raw)
+                                   detail=f"{url}: unparseable feed: {why}", payload=raw)
             return
         factory = DocumentFactory(source=self._source_name(url, parsed), kind=SourceKind.NEWS, linker=self.linker)
         seen = set(self.state.feed(url)["seen"]) | set(self._pending.get(url, []))

@@ -30,10 +30,10 @@ class Source(ABC):
     def poll(self) -> Iterator[RawDocument | DeadLetter]:
         """Everything new since the last poll. Must not raise on bad items: yield DeadLetters."""
 
-    def commit(self) -> None:
+    def commit(self) -> None:  # noqa: B027 - optional hook: stateless sources keep nothing
         """Everything yielded so far was delivered: persist what was seen (default: nothing to keep)."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""
 
 

@@ -11,6 +11,8 @@ or rebuilds from the store.
 
 from __future__ import annotations
 
+import math
+import struct
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
@@ -23,6 +25,16 @@ from marketpulse.core.messages import Alert, ScoredDocument
 
 SNAPSHOT_VERSION = 1
 SectorOf = Callable[[str], str | None]
+
+
+def _event_time(doc: ScoredDocument) -> float:
+    """Whole seconds, as the store keeps them (DateTime), so a replay from the store is exact."""
+    return float(math.floor(doc.published_at.timestamp()))
+
+
+def _f32(x: float) -> float:
+    """Float32 precision, as the store keeps scores: live and rebuilt state stay bit-identical."""
+    return struct.unpack("f", struct.pack("f", x))[0]
 
 
 def confidence(doc: ScoredDocument) -> float:
@@ -65,7 +77,7 @@ class AlertEngine:
 
     def advance(self, now: datetime) -> list[Alert]:
         """Move event time forward without a document (an idle stream), resolving what cooled down."""
-        t = now.timestamp()
+        t = float(math.floor(now.timestamp()))
         self.watermark = t if self.watermark is None else max(self.watermark, t)
         out = self.lifecycle.expire(self.watermark)
         metrics.count(out)
@@ -77,7 +89,7 @@ class AlertEngine:
             del self._seen[next(iter(self._seen))]
 
     def _one(self, doc: ScoredDocument, sector_of: SectorOf | None) -> list[Alert]:
-        t = doc.published_at.timestamp()
+        t = _event_time(doc)
         self.watermark = t if self.watermark is None else max(self.watermark, t)
         self.docs_observed += 1
         metrics.DOCUMENTS_OBSERVED.inc()
@@ -85,7 +97,7 @@ class AlertEngine:
         tickers = list(dict.fromkeys(doc.entities))
         if not tickers or len(tickers) > self.settings.max_entities_per_doc:
             return out
-        ref = DocRef(doc.doc_id, t, doc.sentiment_score, confidence(doc), doc.title, doc.url)
+        ref = DocRef(doc.doc_id, t, _f32(doc.sentiment_score), _f32(confidence(doc)), doc.title, doc.url)
         groups = [("ticker", tickers)]
         if sector_of is not None:
             groups.append(("sector", list(dict.fromkeys(s for s in map(sector_of, tickers) if s))))

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -22,7 +23,8 @@ _RANK = {"info": 0, "warning": 1, "critical": 2}
 
 
 def ts(t: float) -> datetime:
-    return datetime.fromtimestamp(t, UTC)
+    """Event time as a datetime, in whole seconds like the store's DateTime columns."""
+    return datetime.fromtimestamp(math.floor(t), UTC)
 
 
 def alert_id(rule: str, kind: str, entity: str, opened_t: float) -> str:

@@ -47,6 +47,8 @@ def replay_command(
     speed: Annotated[float | None, typer.Option(help="N x real time; 0 = as fast as possible "
                                                 "[env MARKETPULSE_REPLAY_SPEED]")] = None,
     limit: Annotated[int | None, typer.Option(help="replay only the first N documents")] = None,
+    link: Annotated[bool, typer.Option("--link/--no-link", help="add entities found by the linker "
+                                       "after the file's tickers")] = False,
 ) -> None:
     """Replay a file of timestamped documents to Kafka, in time order (keyed, acks=all)."""
     from marketpulse.core.settings import KafkaSettings, ReplaySettings
@@ -58,7 +60,8 @@ def replay_command(
     sink = KafkaDocumentSink(KafkaSettings(), source=mapping.source)
     try:
         report = replay(file, mapping, sink, speed=settings.speed if speed is None else speed,
-                        limit=limit, flush_every=settings.flush_every)
+                        limit=limit, flush_every=settings.flush_every,
+                        linker=_linker_and_dedup(True)[1] if link else None)
     finally:
         sink.close()
     typer.echo(

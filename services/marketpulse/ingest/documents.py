@@ -93,6 +93,13 @@ class DocumentFactory:
         return given + linked
 
 
+def with_linked_entities(doc: RawDocument, linker: Linker) -> RawDocument:
+    """The document with the linker's entities appended after the ones it already carries."""
+    known = {e.ticker for e in doc.entities}
+    extra = [m for m in linker(doc.text, doc.published_at) if m.ticker not in known]
+    return doc.model_copy(update={"entities": [*doc.entities, *extra]}) if extra else doc
+
+
 def default_linker(min_confidence: float = 0.7) -> Linker:
     """The shared entity linker (knowledge graph built once per process)."""
     from marketpulse.entities import EntityLinker

@@ -26,6 +26,7 @@ from tqdm import tqdm
 from marketpulse.core.errors import InvalidDocument
 from marketpulse.core.messages import DeadLetter, DeadLetterReason, EntityMention, RawDocument, SourceKind
 from marketpulse.core.timeutil import utcnow
+from marketpulse.ingest.documents import with_linked_entities
 from marketpulse.ingest.normalize import clean_text, parse_timestamp, stable_doc_id
 from marketpulse.ingest.sink import DocumentSink
 
@@ -210,7 +211,10 @@ def paced(docs: list[RawDocument], speed: float, sleep: Callable[[float], None] 
 def replay(
     path: Path, mapping: Mapping, sink: DocumentSink, speed: float = 0.0, limit: int | None = None,
     progress: bool = True, flush_every: int = 5000,
+    linker: Callable[[str, datetime], list[EntityMention]] | None = None,
 ) -> ReplayReport:
+    """`linker` (optional, e.g. marketpulse.ingest.documents.default_linker()) adds the entities found
+    in the text after the ones the file's ticker column gave."""
     report = ReplayReport()
     started = time.monotonic()
     docs = load_documents(path, mapping, report, sink.send_dead_letter)
@@ -218,6 +222,8 @@ def replay(
         docs = docs[:limit]
     for n, doc in enumerate(tqdm(paced(docs, speed), total=len(docs), unit="doc", disable=not progress,
                                  desc=f"replay {path.name}"), 1):
+        if linker is not None:
+            doc = with_linked_entities(doc, linker)
         sink.send(doc)
         report.documents += 1
         if n % flush_every == 0:

@@ -63,7 +63,8 @@ def test_minimum_volume_gate():
 def test_cusum_catches_slow_drift_the_short_window_misses():
     # From BURST_AT on, XOM's chatter turns mildly negative, one document per 10 minutes: never
     # 3 documents in the 10-minute window, so the z-score is gated; CUSUM accumulates it.
-    before = [d for d in background(days=5) if d.entities != ["XOM"] or (d.published_at - T0).total_seconds() < BURST_AT]
+    before = [d for d in background(days=5)
+              if d.entities != ["XOM"] or (d.published_at - T0).total_seconds() < BURST_AT]
     slow = [doc(f"slow-{i}", BURST_AT + i * 600, -0.35, ("XOM",)) for i in range(100)]
     alerts = run(AlertEngine(), before + slow)
     xom = [a for a in alerts if a.entity == "XOM"]

@@ -101,7 +101,8 @@ def test_restart_from_snapshot_and_catch_up(tmp_path, stage):
     opened_before = {m.alert_id for m in sink.messages if m.entity == "AAPL" and m.state == "open"}
     assert opened_before and not [m for m in sink.messages if m.entity == "AAPL" and m.state == "resolved"]
 
-    engine, saved_at = load_snapshot(path)  # the restarted process
+    engine, saved_at, unsent = load_snapshot(path)  # the restarted process
+    assert unsent == []
     sink.emit(catch_up(engine, MemoryHistory(store), since=saved_at))
     worker(all_batches, crash_at, engine, store, sink, path)  # the un-acked batch comes again
 

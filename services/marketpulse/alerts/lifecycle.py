@@ -52,7 +52,8 @@ def _summary(entity: str, c: Crossing) -> str:
         return (f"{entity} sentiment drifting {c.direction}: CUSUM {cusum:.1f} ≥ {v['cusum_h']:.0f} "
                 f"(EWMA {v['ewma']:+.2f} vs baseline {v['baseline_mean']:+.2f})")
     top = c.documents[0].title if c.documents and c.documents[0].title else ""
-    return f"{entity}: {c.rule.removeprefix('event:')} event, p={v.get('probability', 0):.2f} ({c.direction}) {top}"[:400]
+    event = c.rule.removeprefix("event:")
+    return f"{entity}: {event} event, p={v.get('probability', 0):.2f} ({c.direction}) {top}"[:400]
 
 
 def _documents(docs: tuple[DocRef, ...] | list[DocRef]) -> list[AlertDocument]:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
@@ -214,18 +214,22 @@ def _cooldown(engine: AlertEngine, alert: Alert) -> float:
     return engine.params[alert.entity_kind].cooldown_s
 
 
-def save_snapshot(engine: AlertEngine, path: Path, now: datetime | None = None) -> None:
-    """Write atomically (temp file + rename): a crash mid-write leaves the previous snapshot."""
+def save_snapshot(engine: AlertEngine, path: Path, now: datetime | None = None,
+                  unsent: Sequence[Alert] = ()) -> None:
+    """Write atomically (temp file + rename): a crash mid-write leaves the previous snapshot.
+    `unsent`: alert messages produced but not yet taken by the sinks, restored with the state."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    data = engine.snapshot() | {"saved_at": (now or utcnow()).isoformat()}
+    data = engine.snapshot() | {"saved_at": (now or utcnow()).isoformat(),
+                                "unsent": [a.model_dump(mode="json") for a in unsent]}
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_text(json.dumps(data, separators=(",", ":")))
     os.replace(tmp, path)
 
 
-def load_snapshot(path: Path, **engine_kwargs) -> tuple[AlertEngine, datetime] | None:
-    """(engine, saved_at) from the snapshot file, or None when there is none."""
+def load_snapshot(path: Path, **engine_kwargs) -> tuple[AlertEngine, datetime, list[Alert]] | None:
+    """(engine, saved_at, unsent alert messages) from the snapshot file, or None when there is none."""
     if not path.exists():
         return None
     data = json.loads(path.read_text())
-    return AlertEngine.restore(data, **engine_kwargs), datetime.fromisoformat(data["saved_at"])
+    unsent = [Alert.model_validate(a) for a in data.get("unsent", [])]
+    return AlertEngine.restore(data, **engine_kwargs), datetime.fromisoformat(data["saved_at"]), unsent

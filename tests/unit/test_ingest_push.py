@@ -67,6 +67,7 @@ def test_invalid_input_is_400_with_the_reason_and_nothing_is_queued():
         "mixed batch": json.dumps([DOC, {"text": "  "}, 7]).encode(),
         "empty": b"[]",
         "bad kind": json.dumps({**DOC, "kind": "video"}).encode(),
+        "bad source": json.dumps({**DOC, "source": "Über source!" * 10}).encode(),
     }
 
     async def scenario(client):

@@ -11,6 +11,7 @@ import pytest
 from marketpulse.core.messages import DeadLetter, RawDocument
 from marketpulse.core.paths import shared_datasets_dir
 from marketpulse.ingest.dedup import NearDuplicateFilter
+from marketpulse.ingest.producer import DeliveryError
 from marketpulse.ingest.rss import FeedState, RssSource, decode_feed, parse_feed, state_file
 from marketpulse.ingest.sink import MemorySink
 from marketpulse.ingest.source import publish, run_forever
@@ -161,3 +162,27 @@ def test_same_story_in_two_feeds_is_suppressed_as_near_duplicate():
 def test_state_file_is_per_feed_set(tmp_path):
     assert state_file(tmp_path, ["a", "b"]) == state_file(tmp_path, ["b", "a"]) != state_file(tmp_path, ["a"])
     assert isinstance(state_file(tmp_path, ["a"]), Path)
+
+
+class FailingSink(MemorySink):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fail = True
+
+    def flush(self, timeout_s=None):
+        if self.fail:
+            raise DeliveryError("broker down")
+
+
+def test_failed_delivery_is_not_recorded_as_seen_and_is_resent(tmp_path):
+    import threading
+
+    path = tmp_path / "s.json"
+    source = _source(Publisher([CNBC[0].read_bytes()]), FeedState(path))
+    sink = FailingSink()
+    run_forever(source, sink, 0, threading.Event(), once=True)
+    assert not path.exists()  # nothing committed
+    sink.fail = False
+    report = run_forever(_source(Publisher([CNBC[0].read_bytes()]), FeedState(path)), sink, 0,
+                         threading.Event(), once=True)
+    assert report.documents == 30 and path.is_file()

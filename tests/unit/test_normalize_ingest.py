@@ -26,6 +26,13 @@ NOW = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
     (1642792067, "UTC", datetime(2022, 1, 21, 19, 7, 47, tzinfo=UTC)),  # Reddit epoch
     ("1642792067.0", "UTC", datetime(2022, 1, 21, 19, 7, 47, tzinfo=UTC)),
     (1642792067000, "UTC", datetime(2022, 1, 21, 19, 7, 47, tzinfo=UTC)),  # milliseconds
+    ("Feb-02-22 10:20AM", "America/New_York", datetime(2022, 2, 2, 15, 20, tzinfo=UTC)),  # FinViz page
+    ("Mon Jul 29 13:55:00 +0000 2019", "UTC", datetime(2019, 7, 29, 13, 55, tzinfo=UTC)),  # Twitter API
+    ("2022-07-18T00:28:39.000Z", "UTC", datetime(2022, 7, 18, 0, 28, 39, tzinfo=UTC)),
+    ("2020-06-05 10:30:00 UTC", "America/New_York", datetime(2020, 6, 5, 10, 30, tzinfo=UTC)),
+    ("June 5, 2020", "UTC", datetime(2020, 6, 5, tzinfo=UTC)),
+    ("2020/06/05 10:30", "UTC", datetime(2020, 6, 5, 10, 30, tzinfo=UTC)),
+    ("29.07.2019 13:55", "Europe/Berlin", datetime(2019, 7, 29, 11, 55, tzinfo=UTC)),
 ])
 def test_real_timestamp_formats_to_utc(value, tz, expected):
     assert parse_timestamp(value, tz) == expected

@@ -156,10 +156,12 @@ def social_command(
 
     if platform not in (None, "stocktwits", "reddit"):
         raise typer.BadParameter("platform is stocktwits or reddit")
-    settings, linker, dedup = _linker_and_dedup(link)
+    settings, linker, _ = _linker_and_dedup(link)
     once = not location.startswith(("http://", "https://"))
     source = SocialSource(location, platform, linker)
-    _serve(source, _sink(dry_run, source.name), interval or settings.poll_interval_s, once, dedup)
+    # No near-duplicate filter for posts: many users writing "$TSLA to the moon" is signal, not a
+    # re-delivery; repeated message ids are dropped by the source itself.
+    _serve(source, _sink(dry_run, source.name), interval or settings.poll_interval_s, once, None)
 
 
 @app.command("http")

@@ -56,7 +56,34 @@ def _parse(value: object, default_tz: str) -> datetime | None:
     try:
         return _localise(parsedate_to_datetime(text), default_tz)
     except (TypeError, ValueError, IndexError):
-        return None
+        pass
+    return _parse_other(text, default_tz)
+
+
+# Shapes seen in scraped pages and CSV exports that neither ISO-8601 nor RFC-822 parsing takes.
+_OTHER_FORMATS = (
+    "%b-%d-%y %I:%M%p",  # FinViz "Feb-02-22 10:20AM"
+    "%B %d, %Y %I:%M %p", "%b %d, %Y %I:%M %p", "%B %d, %Y", "%b %d, %Y", "%d %B %Y", "%d %b %Y",
+    "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y/%m/%d",
+    "%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M", "%d.%m.%Y",
+)
+_UTC_SUFFIX = re.compile(r"\s+(?:UTC|GMT|Z)$", re.IGNORECASE)
+
+
+def _parse_other(text: str, default_tz: str) -> datetime | None:
+    stripped = _UTC_SUFFIX.sub("", text)
+    tz = "UTC" if stripped != text else default_tz
+    if stripped != text:
+        try:
+            return _localise(datetime.fromisoformat(stripped), tz)
+        except ValueError:
+            pass
+    for fmt in _OTHER_FORMATS:
+        try:
+            return _localise(datetime.strptime(stripped, fmt), tz)  # noqa: DTZ007 - zone added right here
+        except ValueError:
+            continue
+    return None
 
 
 def _from_epoch(seconds: float) -> datetime | None:

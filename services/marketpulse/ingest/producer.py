@@ -7,7 +7,7 @@ import logging
 import threading
 
 from kafka import KafkaProducer
-from kafka.errors import KafkaError
+from kafka.errors import KafkaConfigurationError, KafkaError
 
 from marketpulse.core.errors import MarketpulseError
 from marketpulse.core.messages import DeadLetter, RawDocument, SourceKind
@@ -21,23 +21,33 @@ class DeliveryError(MarketpulseError):
     """Some messages could not be delivered to Kafka."""
 
 
+def _producer(settings: KafkaSettings, source: str) -> tuple[KafkaProducer, bool]:
+    """An idempotent producer where the broker supports it (Kafka ≥ 0.11), else acks=all with one
+    request in flight, which keeps per-partition order across retries."""
+    common = dict(
+        bootstrap_servers=settings.bootstrap_servers.split(","),
+        client_id=f"{settings.client_id}-ingest-{source}",
+        acks="all",
+        compression_type=None if settings.compression == "none" else settings.compression,
+        max_request_size=settings.max_message_bytes,
+        linger_ms=20,
+        batch_size=256 * 1024,
+        retries=5,
+    )
+    try:
+        return KafkaProducer(enable_idempotence=True, **common), True
+    except KafkaConfigurationError as exc:
+        log.warning("idempotent producer not supported here (%s); using acks=all, 1 request in flight", exc)
+        return KafkaProducer(enable_idempotence=False, max_in_flight_requests_per_connection=1, **common), False
+
+
 class KafkaDocumentSink:
     """DocumentSink over Kafka. Sends asynchronously; `flush` raises if any delivery failed."""
 
     def __init__(self, settings: KafkaSettings, source: str = "unknown") -> None:
         self.settings = settings
         self.source = source
-        self._producer = KafkaProducer(
-            bootstrap_servers=settings.bootstrap_servers.split(","),
-            client_id=f"{settings.client_id}-ingest-{source}",
-            acks="all",
-            enable_idempotence=True,
-            compression_type=None if settings.compression == "none" else settings.compression,
-            max_request_size=settings.max_message_bytes,
-            linger_ms=20,
-            batch_size=256 * 1024,
-            retries=5,
-        )
+        self._producer, self.idempotent = _producer(settings, source)
         self._lock = threading.Lock()
         self._failures: list[str] = []
         self.delivered = 0
@@ -45,7 +55,9 @@ class KafkaDocumentSink:
     def send(self, doc: RawDocument) -> None:
         topic = self.settings.topic_news if doc.source_kind is SourceKind.NEWS else self.settings.topic_social
         value = doc.model_dump_json().encode()
-        self._send(topic, doc.kafka_key(), value, doc.source)
+        # Metrics are labelled with the sink's configured source, never the document's own (a pushed
+        # document names its source freely: an unbounded label set).
+        self._send(topic, doc.kafka_key(), value, self.source)
 
     def send_dead_letter(self, letter: DeadLetter) -> None:
         DEAD_LETTERS.labels(letter.stage, letter.reason.value).inc()

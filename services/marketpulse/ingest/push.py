@@ -20,6 +20,7 @@ import hmac
 import json
 import logging
 import queue
+import re
 import threading
 from typing import Any
 
@@ -35,6 +36,7 @@ from marketpulse.ingest.sink import DocumentSink
 from marketpulse.ingest.source import publish
 
 log = logging.getLogger(__name__)
+_SOURCE_NAME = re.compile(r"^[a-z0-9][a-z0-9._:-]{0,63}$")
 
 
 def _problem(status: int, error: str, detail: str, **extra: Any) -> web.Response:
@@ -137,7 +139,10 @@ class PushServer:
         except ValueError:
             return DeadLetter.build(stage="ingest", reason="invalid_value", detail="kind must be news or social",
                                     payload=json.dumps(item, default=str))
-        source = str(item.get("source") or self.settings.source)[:128]
+        source = str(item.get("source") or self.settings.source)
+        if not _SOURCE_NAME.match(source):
+            return DeadLetter.build(stage="ingest", reason="invalid_value", payload=json.dumps(item, default=str),
+                                    detail="source must match [a-z0-9][a-z0-9._:-]{0,63}")
         factory = self._factories.get((source, kind))
         if factory is None:
             factory = self._factories[(source, kind)] = DocumentFactory(source, kind, self.linker)

@@ -126,6 +126,10 @@ class RssSource(Source):
         self._pending_headers.clear()
         self.state.save()
 
+    def rollback(self) -> None:
+        self._pending.clear()
+        self._pending_headers.clear()
+
     def close(self) -> None:
         self._client.close()
 

@@ -13,6 +13,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
+from marketpulse.core.errors import MarketpulseError
 from marketpulse.core.messages import DeadLetter, RawDocument
 from marketpulse.ingest.dedup import NearDuplicateFilter
 from marketpulse.ingest.metrics import INGEST_ITEMS
@@ -32,6 +33,9 @@ class Source(ABC):
 
     def commit(self) -> None:  # noqa: B027 - optional hook: stateless sources keep nothing
         """Everything yielded so far was delivered: persist what was seen (default: nothing to keep)."""
+
+    def rollback(self) -> None:  # noqa: B027 - optional hook
+        """Delivery of the last pass failed: forget it was seen, so the next poll emits it again."""
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""
@@ -75,9 +79,14 @@ def run_forever(source: Source, sink: DocumentSink, interval_s: float, stop: thr
     total = PublishReport()
     while not stop.is_set():
         report = publish(source.poll(), sink, source.name, dedup)
-        sink.flush()
-        source.commit()  # state says "seen" only after the flush succeeded
-        total.add(report)
+        try:
+            sink.flush()
+        except MarketpulseError as exc:  # broker down: keep serving, the next pass re-sends
+            log.error("%s: delivery failed, will retry next poll: %s", source.name, exc)
+            source.rollback()
+        else:
+            source.commit()  # state says "seen" only after the flush succeeded
+            total.add(report)
         log.info("%s: %d documents, %d duplicates, dead letters %s", source.name, report.documents,
                  report.duplicates, report.dead_letters or "none")
         if once:

@@ -30,7 +30,7 @@ import numpy as np
 from marketpulse.alerts.engine import AlertEngine
 from marketpulse.alerts.settings import AlertSettings, TickerSignalSettings
 from marketpulse.alerts.signals import DRIFT, SHIFT
-from marketpulse.core.messages import EVENT_TYPES, Alert, ScoredDocument
+from marketpulse.core.messages import EVENT_TYPES, Alert, RawDocument, ScoredDocument
 
 SIGNAL_RULES = (SHIFT, DRIFT)
 _CASHTAG = re.compile(r"\$[A-Za-z][A-Za-z.]{0,5}\b")
@@ -53,6 +53,7 @@ class BenchConfig:
     warmup_days: float = 7.0
     seed: int = 2
     batch_size: int = 256
+    dedup: bool = True  # drop near-duplicates as the ingest sources do (NearDuplicateFilter)
     plot_ticker: str | None = None
     out: Path = Path(".marketpulse/bench")
     cache_dir: Path = Path(".marketpulse/cache")
@@ -165,13 +166,30 @@ def plan_injections(cfg: BenchConfig, docs: list[Doc], headlines: dict[str, list
             direction = rng.choice(("negative", "positive"))
             offsets = [0.0] + sorted(rng.uniform(0, cfg.burst_seconds) for _ in range(cfg.burst_docs - 1))
             ids = []
-            for i, off in enumerate(offsets):
-                text = rng.choice(headlines[direction]).replace("{T}", f"${ticker}")
+            texts = rng.sample(headlines[direction], cfg.burst_docs)  # distinct headlines in one burst
+            for i, (off, template) in enumerate(zip(offsets, texts, strict=True)):
+                text = template.replace("{T}", f"${ticker}")
                 doc_id = f"inject:{ticker}:{t0:%Y%m%d%H%M%S}:{i}"
                 injected.append(Doc(doc_id, t0 + timedelta(seconds=off), text, [ticker], None))
                 ids.append(doc_id)
             injections.append(Injection(ticker, t0, direction, ids))
     return injections, injected
+
+
+def near_dedup(stream: list[Doc]) -> list[Doc]:
+    """What the live ingest sources do before Kafka: one copy of a near-identical text per window."""
+    from marketpulse.ingest.dedup import NearDuplicateFilter
+    from marketpulse.ingest.settings import IngestSettings
+
+    settings = IngestSettings()
+    dedup = NearDuplicateFilter(settings.dedup_window_s, settings.dedup_max_items)
+    kept = []
+    for d in stream:
+        raw = RawDocument(id=d.doc_id, source="bench", source_kind="social", text=d.text, published_at=d.t,
+                          ingested_at=d.t)
+        if not dedup.seen(raw):
+            kept.append(d)
+    return kept
 
 
 class ScoreCache:
@@ -251,6 +269,10 @@ def run(cfg: BenchConfig, classifier, progress=None, engine_kwargs: dict | None 
     real = load_stream(cfg, settings.max_entities_per_doc)
     injections, injected = plan_injections(cfg, real, load_headlines(cfg.headlines))
     stream = sorted(real + injected, key=lambda d: (d.t, d.doc_id))
+    if cfg.dedup:
+        stream = near_dedup(stream)
+        real = [d for d in stream if not d.doc_id.startswith("inject:")]
+        injected = [d for d in stream if d.doc_id.startswith("inject:")]
     cache = ScoreCache(cfg.cache_dir, classifier)
     rows = cache.score([d.text for d in stream], cfg.batch_size, progress)
     model = (classifier.name, classifier.version)
@@ -302,7 +324,8 @@ def _summarise(cfg, classifier, real, injected, injections, alerts, settings, ti
 
 
 def plot(path: Path, ticker: str, trace, injections: list[Injection], alerts: list[Alert], params) -> None:
-    """One ticker's short EWMA, baseline and z-score; injections and alert openings marked."""
+    """One ticker: z-score over the whole range, then a 6-hour zoom on its first injected shift
+    (short EWMA, baseline, z). Injections are vertical lines, shift/drift alerts black triangles."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -310,27 +333,37 @@ def plot(path: Path, ticker: str, trace, injections: list[Injection], alerts: li
 
     if not trace:
         return
+    mine = [i for i in injections if i.ticker == ticker]
+    opened = [a for a in alerts if a.entity == ticker and a.entity_kind == "ticker" and a.state == "open"
+              and a.rule in SIGNAL_RULES]
     t = [datetime.fromtimestamp(x[0], UTC) for x in trace]
-    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(13, 7), sharex=True)
-    ax1.plot(t, [x[2] for x in trace], lw=0.8, label="short EWMA (confidence-weighted)")
-    ax1.plot(t, [x[3] for x in trace], lw=1.2, label="baseline mean")
-    ax1.set_ylabel("sentiment score")
-    ax2.plot(t, [x[1] for x in trace], lw=0.8, color="tab:purple", label="z (short vs baseline)")
-    for level in (params.z_open, -params.z_open):
-        ax2.axhline(level, color="grey", ls="--", lw=0.8)
-    ax2.set_ylabel("z")
-    for inj in (i for i in injections if i.ticker == ticker):
-        color = "tab:red" if inj.direction == "negative" else "tab:green"
-        for ax in (ax1, ax2):
-            ax.axvline(inj.t0, color=color, alpha=0.6, lw=1.5)
-    for a in alerts:
-        if a.entity == ticker and a.entity_kind == "ticker" and a.state == "open":
-            ax2.plot(a.event_time, a.values.get("z", 0.0), marker="v", color="black", ms=7)
-    ax1.legend(loc="upper left", fontsize=8)
-    ax2.legend(loc="upper left", fontsize=8)
-    ax1.set_title(f"{ticker}: injected shifts (red = negative, green = positive), alerts (black triangles)")
+    fig, axes = plt.subplots(3, 1, figsize=(13, 10))
+    zoom = (mine[0].t0 - timedelta(hours=3), mine[0].t0 + timedelta(hours=3)) if mine else (t[0], t[-1])
+    inside = [k for k, x in enumerate(t) if zoom[0] <= x <= zoom[1]]
+    axes[0].plot(t, [x[1] for x in trace], lw=0.6, color="tab:purple")
+    axes[0].set_title(f"{ticker}: z of the short EWMA against the baseline, whole range")
+    axes[1].plot([t[k] for k in inside], [trace[k][2] for k in inside], lw=1, marker=".", label="short EWMA")
+    axes[1].plot([t[k] for k in inside], [trace[k][3] for k in inside], lw=1.2, label="baseline mean")
+    axes[1].set_title("zoom on the first injected shift: confidence-weighted short EWMA and baseline")
+    axes[2].plot([t[k] for k in inside], [trace[k][1] for k in inside], lw=1, marker=".", color="tab:purple",
+                 label="z")
+    axes[2].set_title("zoom: z (dashed: ±z_open)")
+    for ax in (axes[0], axes[2]):
+        for level in (params.z_open, -params.z_open):
+            ax.axhline(level, color="grey", ls="--", lw=0.8)
+    for ax, lo, hi in ((axes[0], t[0], t[-1]), (axes[1], *zoom), (axes[2], *zoom)):
+        for inj in mine:
+            if lo <= inj.t0 <= hi:
+                ax.axvline(inj.t0, color="tab:red" if inj.direction == "negative" else "tab:green", alpha=0.6)
+        for a in opened:
+            if lo <= a.event_time <= hi and ax is not axes[1]:
+                ax.plot(a.event_time, a.values.get("z", 0.0), marker="v", color="black", ms=7)
+    for ax in axes[1:]:
+        ax.set_xlim(*zoom)
+    axes[1].legend(loc="lower left", fontsize=8)
+    fig.suptitle("injections: red = negative, green = positive; alerts: black triangles")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=100)
     plt.close(fig)
 
 

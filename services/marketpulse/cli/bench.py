@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -11,12 +12,18 @@ app = typer.Typer(help="Benchmarks that print measured figures.", no_args_is_hel
 
 @app.command("model")
 def model(
-    headlines: Path = typer.Option(None, help="CSV with a `title` column; default: the FinViz headlines in shared datasets"),
-    n: int = typer.Option(2000, help="how many distinct headlines"),
-    batch_size: int = typer.Option(32, help="texts per call, the same for both systems"),
-    threads: int = typer.Option(0, envvar="MARKETPULSE_MODEL_INTRA_OP_THREADS", help="CPU threads; 0 = all usable cores"),
-    model_dir: Path = typer.Option(None, "--model", envvar="MARKETPULSE_MODEL_DIR", help="model folder"),
-    json_out: Path = typer.Option(None, "--json", help="also write the figures here"),
+    headlines: Annotated[
+        Path | None, typer.Option(help="CSV with a `title` column; default: FinViz headlines in shared datasets")
+    ] = None,
+    n: Annotated[int, typer.Option(help="how many distinct headlines")] = 2000,
+    batch_size: Annotated[int, typer.Option(help="texts per call, the same for both systems")] = 32,
+    threads: Annotated[
+        int, typer.Option(envvar="MARKETPULSE_MODEL_INTRA_OP_THREADS", help="CPU threads; 0 = all usable cores")
+    ] = 0,
+    model_dir: Annotated[
+        Path | None, typer.Option("--model", envvar="MARKETPULSE_MODEL_DIR", help="model folder; default: shipped")
+    ] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="also write the figures here")] = None,
 ) -> None:
     """Texts/s and batch latency: Hugging Face pipeline (PyTorch) vs our ONNX engine, same headlines."""
     import json
@@ -69,6 +76,7 @@ def alerts(
     burst_docs: int = typer.Option(20, help="documents per injected burst"),
     burst_seconds: float = typer.Option(180.0, help="length of a burst in stream seconds"),
     plot_ticker: str = typer.Option(None, help="ticker to plot; default: the first injected one"),
+    dedup: bool = typer.Option(True, help="drop near-duplicate texts first, as the ingest sources do"),
     classifier: str = typer.Option("model", help="model (the shipped ONNX model) or fake (keyword classifier)"),
     model_dir: Path = typer.Option(None, "--model", envvar="MARKETPULSE_MODEL_DIR", help="model folder"),
     tweets: Path = typer.Option(None, help="StockNet tweets JSONL; default: shared datasets"),
@@ -91,6 +99,7 @@ def alerts(
         tickers=[t.strip().upper() for t in tickers.split(",")] if tickers else None, limit=limit,
         inject_tickers=inject_tickers, shifts_per_ticker=shifts_per_ticker, burst_docs=burst_docs,
         burst_seconds=burst_seconds, seed=preset_seed if seed is None else seed, plot_ticker=plot_ticker, out=out,
+        dedup=dedup,
     )
     if classifier == "fake":
         from marketpulse.inference.fake import FakeClassifier

@@ -53,7 +53,9 @@ class BenchConfig:
     warmup_days: float = 7.0
     seed: int = 2
     batch_size: int = 256
-    dedup: bool = True  # drop near-duplicates as the ingest sources do (NearDuplicateFilter)
+    # Social posts reach the pipeline without a near-duplicate filter (ingest: many users posting
+    # the same words is signal), so the replay keeps them; True applies the news-feed filter.
+    dedup: bool = False
     plot_ticker: str | None = None
     out: Path = Path(".marketpulse/bench")
     cache_dir: Path = Path(".marketpulse/cache")
@@ -177,7 +179,7 @@ def plan_injections(cfg: BenchConfig, docs: list[Doc], headlines: dict[str, list
 
 
 def near_dedup(stream: list[Doc]) -> list[Doc]:
-    """What the live ingest sources do before Kafka: one copy of a near-identical text per window."""
+    """The news-feed ingest filter: one copy of a near-identical text per window."""
     from marketpulse.ingest.dedup import NearDuplicateFilter
     from marketpulse.ingest.settings import IngestSettings
 

@@ -76,7 +76,7 @@ def alerts(
     burst_docs: int = typer.Option(20, help="documents per injected burst"),
     burst_seconds: float = typer.Option(180.0, help="length of a burst in stream seconds"),
     plot_ticker: str = typer.Option(None, help="ticker to plot; default: the first injected one"),
-    dedup: bool = typer.Option(True, help="drop near-duplicate texts first, as the ingest sources do"),
+    dedup: bool = typer.Option(False, help="drop near-duplicate texts first (ingest does so for news, not posts)"),
     classifier: str = typer.Option("model", help="model (the shipped ONNX model) or fake (keyword classifier)"),
     model_dir: Path = typer.Option(None, "--model", envvar="MARKETPULSE_MODEL_DIR", help="model folder"),
     tweets: Path = typer.Option(None, help="StockNet tweets JSONL; default: shared datasets"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from marketpulse.alerts.engine import AlertEngine
@@ -94,3 +96,21 @@ def test_cold_start_without_snapshot_rebuilds_from_the_store(tmp_path):
         store.write_scores(batch)
         runtime.process(batch)
     assert [(a.alert_id, a.state, a.severity) for a in sink.messages] == expected()
+
+
+def test_tick_resolves_a_quiet_alert_on_a_live_stream(tmp_path):
+    store = MemoryStore()
+    sink = Recording(store)
+    runtime = start(store, sink, tmp_path)
+    docs = [d for b in stream() for d in b]
+    cut = next(i for i, d in enumerate(docs) if d.doc_id == "burst-AAPL-11") + 1
+    runtime.process(docs[:cut])  # then the feed goes quiet
+    assert [a.state for a in sink.messages] == ["open", "open"]
+    late = docs[cut - 1].published_at + timedelta(hours=2)
+    assert [a.state for a in runtime.tick(late)] == ["resolved"]
+
+
+def test_public_surface_is_importable():
+    import marketpulse.alerts as alerts
+
+    assert all(getattr(alerts, name) for name in alerts.__all__)

@@ -10,18 +10,23 @@
 Runners use `AlertRuntime` (runtime.py): start (restore or rebuild), process(batch), close.
 """
 
-from marketpulse.alerts.engine import AlertEngine
-from marketpulse.alerts.errors import AlertError, DeliveryFailed
-from marketpulse.alerts.recovery import MemoryHistory, StoreHistory, catch_up, rebuild
-from marketpulse.alerts.runtime import AlertRuntime
-from marketpulse.alerts.settings import AlertSettings, SectorSignalSettings, TickerSignalSettings, WebhookSettings
-from marketpulse.alerts.signals import Crossing, Detector, DocRef, ScriptedDetector, ShiftDetector
-from marketpulse.alerts.sinks import AlertSink, DurableNotifier, Notifier, Outbox, build_sink, kafka_publisher
-from marketpulse.alerts.webhook import WebhookNotifier, sign, verify
+from importlib import import_module
 
-__all__ = [
-    "AlertEngine", "AlertError", "AlertRuntime", "AlertSettings", "AlertSink", "Crossing", "DeliveryFailed",
-    "Detector", "DocRef", "DurableNotifier", "MemoryHistory", "Notifier", "Outbox", "ScriptedDetector",
-    "SectorSignalSettings", "ShiftDetector", "StoreHistory", "TickerSignalSettings", "WebhookNotifier",
-    "WebhookSettings", "build_sink", "catch_up", "kafka_publisher", "rebuild", "sign", "verify",
-]
+# Public name -> module. Loaded on first use, so importing the settings (core.settings does, for
+# `marketpulse config show`) does not pull in httpx, the store or Prometheus.
+_WHERE = {
+    "AlertEngine": "engine", "AlertError": "errors", "DeliveryFailed": "errors", "MemoryHistory": "recovery",
+    "StoreHistory": "recovery", "catch_up": "recovery", "rebuild": "recovery", "AlertRuntime": "runtime",
+    "AlertSettings": "settings", "SectorSignalSettings": "settings", "TickerSignalSettings": "settings",
+    "WebhookSettings": "settings", "Crossing": "signals", "Detector": "signals", "DocRef": "signals",
+    "ScriptedDetector": "signals", "ShiftDetector": "signals", "AlertSink": "sinks", "DurableNotifier": "sinks",
+    "Notifier": "sinks", "Outbox": "sinks", "build_sink": "sinks", "kafka_publisher": "sinks",
+    "WebhookNotifier": "webhook", "sign": "webhook", "verify": "webhook",
+}
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str):
+    if name not in _WHERE:
+        raise AttributeError(f"module 'marketpulse.alerts' has no attribute {name!r}")
+    return getattr(import_module(f"marketpulse.alerts.{_WHERE[name]}"), name)

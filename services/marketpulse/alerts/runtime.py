@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
+from datetime import datetime
 
 from marketpulse.alerts.engine import AlertEngine, SectorOf
 from marketpulse.alerts.recovery import History, StoreHistory, catch_up, load_snapshot, rebuild, save_snapshot
@@ -77,6 +78,12 @@ class AlertRuntime:
         if every == 0 or self.clock() - self._last_snapshot >= every:
             self.snapshot()
         return sent
+
+    def tick(self, now: datetime) -> list[Alert]:
+        """Live streams only: let event time reach `now` (e.g. wall clock minus the expected lag)
+        when no document came, so quiet alerts still resolve. Never call it while replaying history."""
+        self._unsent.extend(self.engine.advance(now))
+        return self._flush()
 
     def _flush(self) -> list[Alert]:
         if not self._unsent:

@@ -10,9 +10,12 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from marketpulse.core.settings import _config
+
+def _config(prefix: str) -> SettingsConfigDict:
+    # As core.settings._config; not imported from there, so core.settings can list these classes.
+    return SettingsConfigDict(env_prefix=f"MARKETPULSE_{prefix}", frozen=True, extra="ignore")
 
 
 class _SignalFields(BaseSettings):

@@ -3,14 +3,15 @@
 For each entity (a ticker or a sector) and each document about it, in published order:
 
 - short signal: confidence-weighted EWMA of the sentiment score (half-life `short_half_life_s`);
-- baseline: confidence-weighted EWMA mean and variance over days (`baseline_half_life_s`), blended
-  with a class-wide prior worth `prior_weight` documents, so a thin ticker has a usable baseline;
+- baseline: confidence-weighted EWMA mean and variance over days (`baseline_half_life_s`) of the
+  documents *before* the short window (a document joins it when it leaves the window, so a burst
+  cannot dilute its own reference), blended with a class-wide prior worth `prior_weight`
+  documents, so a thin ticker has a usable baseline;
 - z-score of the short EWMA against the baseline, with the standard error of a weighted mean
   (sigma * sqrt(sum w^2) / sum w): five agreeing documents weigh more than one;
 - CUSUM of the standardised, confidence-weighted residuals, for slow drift;
 - volume: documents in the last `window_s` (the minimum-volume gate) and per minute, short and baseline.
 
-The document is tested against the baseline *before* it joins it, so a burst does not hide itself.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Protocol
 
 from marketpulse.alerts.settings import _SignalFields
@@ -122,16 +123,18 @@ class ShiftDetector:
         # the bench plots a ticker's signal with it.
         self.on_update: Callable[[str, float, float, float, float, float], None] | None = None
 
-    def baseline(self, st: EntityState) -> tuple[float, float, float]:
+    def baseline(self, st: EntityState, t: float | None = None) -> tuple[float, float, float]:
         """(mean, standard deviation, weight) of the entity's baseline blended with the class prior."""
         pw = self.p.prior_weight if self.prior.w > 0 else 0.0
         pm = self.prior.mean()
         pvar = max(self.prior.wss / self.prior.w - pm * pm, 0.0) if self.prior.w > 0 else 0.0
-        n = st.base.w + pw
+        b = st.base
+        a = 0.5 ** ((t - b.t) / self.p.baseline_half_life_s) if t is not None and b.t is not None and t > b.t else 1.0
+        n = a * b.w + pw
         if n <= 0:
             return 0.0, self.p.sigma_floor, 0.0
-        mean = (st.base.ws + pw * pm) / n
-        second = (st.base.wss + pw * (pvar + pm * pm)) / n
+        mean = (a * b.ws + pw * pm) / n
+        second = (a * b.wss + pw * (pvar + pm * pm)) / n
         return mean, max(math.sqrt(max(second - mean * mean, 0.0)), self.p.sigma_floor), n
 
     def update(self, entity: str, t: float, score: float, weight: float, doc: DocRef) -> Crossing | None:
@@ -142,11 +145,13 @@ class ShiftDetector:
         t = max(t, st.short.t if st.short.t is not None else t)  # a late document counts at the entity's current time
         st.short.decay_to(t, p.short_half_life_s)
         st.short.add(score, weight)
-        st.recent.append(doc)
+        st.recent.append(replace(doc, t=t, score=score, weight=weight))
         while st.recent and (st.recent[0].t < t - p.window_s or len(st.recent) > p.max_recent):
-            st.recent.popleft()
+            old = st.recent.popleft()  # leaves the short window: now it is history
+            st.base.decay_to(old.t, p.baseline_half_life_s)
+            st.base.add(old.score, old.weight)
 
-        mean, sigma, _ = self.baseline(st)
+        mean, sigma, _ = self.baseline(st, t)
         se = sigma * math.sqrt(st.short.ww) / st.short.w if st.short.w > 0 else math.inf
         z = (st.short.mean() - mean) / se if se > 0 else 0.0
         residual = weight * max(-4.0, min(4.0, (score - mean) / sigma))
@@ -156,8 +161,6 @@ class ShiftDetector:
         if self.on_update is not None:
             self.on_update(entity, t, z, st.short.mean(), mean, sigma)
 
-        st.base.decay_to(t, p.baseline_half_life_s)
-        st.base.add(score, weight)
         self.prior.decay_to(t, p.baseline_half_life_s)  # never moves back in time
         self.prior.add(score, weight)
         return crossing

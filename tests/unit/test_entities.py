@@ -17,8 +17,8 @@ def linker() -> EntityLinker:
     return EntityLinker()
 
 
-def _tickers(linker, text, on=None):
-    return [m.ticker for m in linker.link(text, on)]
+def _tickers(linker, text, on=None, social=False):
+    return [m.ticker for m in linker.link(text, on, social)]
 
 
 def test_graph_company_sector_peers():
@@ -73,7 +73,8 @@ def test_stop_words_and_common_words_are_not_linked(linker):
 def test_bare_tickers_need_context(linker):
     assert _tickers(linker, "Stocks To Watch For May 13 (A, JWN, NVDA, YUM)", date(2011, 5, 13))[:1] == ["A"]
     assert set(_tickers(linker, "Market Update: BKNG, CMI, F, MSI")) == {"BKNG", "CMI", "F", "MSI"}
-    assert _tickers(linker, "GME and AMC squeeze again") == ["GME", "AMC"]
+    assert _tickers(linker, "GME and AMC squeeze again", social=True) == ["GME", "AMC"]
+    assert _tickers(linker, "Regeneron Gets CRL; TRC Capital Offer") == ["REGN"]  # acronyms in news
     assert _tickers(linker, "BULLS ARE BACK AND GME IS FLYING") == []  # all caps: every word looks like a ticker
 
 

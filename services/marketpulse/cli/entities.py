@@ -65,29 +65,30 @@ def stats_command() -> None:
     typer.echo("sectors:   " + ", ".join(f"{k} {v}" for k, v in graph.sectors().items()))
 
 
-@app.command("evaluate")
+EVALUATE_HELP = (
+    "Precision and recall of linking the ticker each real headline was filed under. Rows are grouped "
+    "by headline; a headline's gold set is every ticker it was filed under.\n\n"
+    "RECALL: of the (headline, filed ticker) pairs where the headline names that company, the share the "
+    "linker finds. 'Names' is a loose test independent of the linker: the symbol as a word (a one-letter "
+    "or stop-word symbol only as $A, (A) or in a list), or any distinctive word of the company's name "
+    "(4+ letters, not a common or industry word) in any case. Round-ups and stories about other companies "
+    "filed under a ticker are left out: no linker can find a company the text does not name. Recall over "
+    "all pairs is printed too.\n\n"
+    "PRECISION: on headlines that name exactly one company of the dataset's ticker universe, a filed one, "
+    "the share of the universe entities the linker returns that are filed tickers (any other is a "
+    "spurious link). Headlines naming several companies are filed under only some of them, so an unfiled "
+    "but named company there cannot be judged. The strict closed-world figure (every universe entity on "
+    "every headline; named-but-unfiled companies count as wrong) is printed as a lower bound; entities "
+    "outside the universe are counted, not judged."
+)
+
+
+@app.command("evaluate", help=EVALUATE_HELP)
 def evaluate_command(
     dataset: Annotated[list[str], typer.Option(help="finviz and/or benzinga")] = ["finviz", "benzinga"],  # noqa: B006
     examples: Annotated[int, typer.Option(help="print up to N misses and false links")] = 0,
 ) -> None:
-    """Precision and recall of linking the ticker each real headline was filed under.
-
-    Rows are grouped by headline: a headline's gold set is every ticker it was filed under.
-
-    RECALL = of the (headline, filed ticker) pairs where the headline names that company, the share
-    the linker finds. "Names" is a loose test independent of the linker: the symbol as a word (a
-    one-letter or stop-word symbol only as $A, (A) or in a list) or any distinctive name word (≥4
-    letters, not a common/industry word) in any case. Round-ups and stories about other companies
-    filed under a ticker are left out (no linker can find a company that is not in the text);
-    recall over all pairs is printed as well.
-
-    PRECISION = of the entities the linker returns on headlines that name exactly one company of the
-    dataset's ticker universe, that company being a filed one, the share that are filed tickers; any
-    other universe company linked there is a spurious link. On headlines naming several companies the
-    datasets file the story under only some of them, so an unfiled but named company cannot be judged.
-    The strict closed-world figure (every universe entity on every headline; named-but-unfiled
-    companies count as wrong) is printed as a lower bound. Entities outside the universe are counted.
-    """
+    """Precision and recall of linking the ticker each real headline was filed under."""
     from marketpulse.entities import EntityLinker
     from marketpulse.entities.evaluate import evaluate
 

@@ -45,7 +45,7 @@ def replay_command(
     kind: Annotated[str | None, typer.Option(help="news or social")] = None,
     timezone: Annotated[str | None, typer.Option(help="time zone of naive timestamps")] = None,
     speed: Annotated[float | None, typer.Option(help="N x real time; 0 = as fast as possible "
-                                                "[env MARKETPULSE_REPLAY_SPEED]")] = None,
+                                                "(env MARKETPULSE_REPLAY_SPEED)")] = None,
     limit: Annotated[int | None, typer.Option(help="replay only the first N documents")] = None,
     link: Annotated[bool, typer.Option("--link/--no-link", help="add entities found by the linker "
                                        "after the file's tickers")] = False,
@@ -117,7 +117,7 @@ def _serve(source, sink, interval_s: float, once: bool, dedup) -> None:
 
 
 LinkOpt = Annotated[bool | None, typer.Option("--link/--no-link", help="run the entity linker "
-                                              "[env MARKETPULSE_INGEST_LINK_ENTITIES]")]
+                                              "(env MARKETPULSE_INGEST_LINK_ENTITIES)")]
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="print documents instead of producing to Kafka")]
 
 
@@ -125,9 +125,9 @@ DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="print documents inst
 def rss_command(
     feeds: Annotated[list[str], typer.Argument(help="feed URLs or local XML files")],
     interval: Annotated[float | None, typer.Option(help="seconds between polls "
-                                                   "[env MARKETPULSE_INGEST_POLL_INTERVAL_S]")] = None,
+                                                   "(env MARKETPULSE_INGEST_POLL_INTERVAL_S)")] = None,
     state_dir: Annotated[Path | None, typer.Option(help="poll state directory "
-                                                   "[env MARKETPULSE_INGEST_STATE_DIR]")] = None,
+                                                   "(env MARKETPULSE_INGEST_STATE_DIR)")] = None,
     once: Annotated[bool, typer.Option("--once", help="poll once and exit")] = False,
     link: LinkOpt = None,
     dry_run: DryRunOpt = False,
@@ -147,7 +147,7 @@ def social_command(
     location: Annotated[str, typer.Argument(help="file (.json, .jsonl, .csv), - for stdin, or an http(s) URL")],
     platform: Annotated[str | None, typer.Option(help="stocktwits or reddit; default: detect per record")] = None,
     interval: Annotated[float | None, typer.Option(help="with a URL: seconds between polls "
-                                                   "[env MARKETPULSE_INGEST_POLL_INTERVAL_S]")] = None,
+                                                   "(env MARKETPULSE_INGEST_POLL_INTERVAL_S)")] = None,
     link: LinkOpt = None,
     dry_run: DryRunOpt = False,
 ) -> None:
@@ -166,8 +166,8 @@ def social_command(
 
 @app.command("http")
 def http_command(
-    host: Annotated[str | None, typer.Option(help="listen address [env MARKETPULSE_HTTP_HOST]")] = None,
-    port: Annotated[int | None, typer.Option(help="listen port [env MARKETPULSE_HTTP_PORT]")] = None,
+    host: Annotated[str | None, typer.Option(help="listen address (env MARKETPULSE_HTTP_HOST)")] = None,
+    port: Annotated[int | None, typer.Option(help="listen port (env MARKETPULSE_HTTP_PORT)")] = None,
     link: LinkOpt = None,
 ) -> None:
     """Serve POST /ingest (token from MARKETPULSE_HTTP_TOKEN) and produce what it accepts to Kafka."""

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import cache
+from pathlib import Path
 
 # Legal and instrument suffixes a headline leaves out. Stripped repeatedly from the end.
 _SUFFIXES = {
@@ -49,7 +51,13 @@ provident pulse quantum radius rapid regal relay resolute revolution royal sage 
 sentinel shell shift signal silver sleep sonic sovereign spark sprout stable staple stellar steward
 strong sunrise supply sure symbol tandem telecom tesla textron tidal titan track trident trinity
 triple trump ultimate unit unity universal urban valley vector venture verde vertex vertical viking
-bill imperial joint village virtue vista voyager walker warrior watts wealth western willow wolf york zenith
+alabama alaska arizona arkansas california colorado connecticut delaware florida georgia hawaii idaho
+illinois indiana iowa kansas kentucky louisiana maine maryland massachusetts michigan minnesota
+mississippi missouri montana nebraska nevada ohio oklahoma oregon pennsylvania tennessee texas utah
+vermont virginia washington wisconsin wyoming canada china japan india germany france britain europe
+asia africa mexico brazil israel korea boston chicago dallas houston denver phoenix atlanta miami
+waters bill cooper imperial joint martin
+village virtue vista voyager walker warrior watts wealth western willow wolf york zenith
 """.split()) - {"meta", "zoom", "visa"}  # distinctive enough in financial text to stay aliases
 # Industry words: a name made only of these and COMMON_WORDS ("Financial Institutions Inc") reads
 # as a phrase, not a company, unless the company is a well-known one.
@@ -73,8 +81,25 @@ WEAK_WORDS = COMMON_WORDS | GENERIC_WORDS
 NOT_ALIASES = frozenset({"nasdaq", "nyse", "cboe", "dow", "s&p", "russell", "msci", "ftse", "nikkei", "stoxx"})
 
 
+@cache
+def derived_common_words() -> frozenset[str]:
+    """Words financial headlines write in lower case (data/common_words.txt, see wordlist.py)."""
+    path = Path(__file__).parent / "data" / "common_words.txt"
+    lines = path.read_text(encoding="utf-8").splitlines() if path.is_file() else []
+    return frozenset(w.strip() for w in lines if w.strip() and not w.startswith("#"))
+
+
+def is_ordinary(key: str) -> bool:
+    """A word that cannot stand alone as a company name."""
+    return key in WEAK_WORDS or key in derived_common_words() or key.isdigit() or len(key) < 3
+
+
 def is_weak(keys: tuple[str, ...]) -> bool:
-    """True when every word of an alias is ordinary: it needs a curated source to be trusted."""
+    """True when an alias reads as an ordinary phrase: it needs a curated source to be trusted. A
+    single word is judged by the derived list too; a phrase only by the hand lists, since names like
+    "Advance Auto Parts" are made of ordinary words yet are not ordinary phrases."""
+    if len(keys) == 1:
+        return is_ordinary(keys[0])
     return all(k in WEAK_WORDS or k.isdigit() or len(k) < 3 for k in keys)
 
 _TOKEN = re.compile(r"[^\W_](?:[\w&'’.\-]*[^\W_])?|&")
@@ -141,7 +166,7 @@ def short_form(name: str) -> str | None:
         return None
     first = words[0]
     key = match_key(first)
-    if len(key) < 4 or key in COMMON_WORDS or key in _SUFFIXES or key.isdigit():
+    if len(key) < 4 or is_ordinary(key) or key in _SUFFIXES:
         return None
     return first
 

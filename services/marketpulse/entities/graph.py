@@ -182,7 +182,7 @@ def _add_former(path: Path, by_ticker: dict[str, Company], extra: list[Company])
                 continue
             company = Company(key=f"former:{symbol}", name=row["name"], ticker=symbol, tickers=[symbol],
                               exchange=row["exchange"] or None, sector=row["sector"] or None,
-                              listed_until=until, aliases=aliases, rank=WELL_KNOWN_RANK)
+                              listed_until=until, aliases=aliases, rank=WELL_KNOWN_RANK - 1)
             extra.append(company)
 
 

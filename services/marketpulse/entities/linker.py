@@ -73,7 +73,7 @@ def _alias_candidates(company: Company) -> list[tuple[str, float, int]]:
                 found.append((form, CONFIDENCE["alias_single_minor"], 3))
             else:
                 found.append((form, CONFIDENCE["alias_full" if known else "alias_full_minor"], 1 if known else 3))
-        first = short_form(name) if known else None
+        first = short_form(name) if company.sp500 else None
         if first:
             found.append((first, CONFIDENCE["alias_short"], 2))
     return found
@@ -129,8 +129,10 @@ class EntityLinker:
         self.min_confidence = min_confidence
         self._trie = _build_trie(self.graph)
 
-    def link(self, text: str, at: datetime | date | None = None) -> list[EntityMention]:
-        """Entities in `text`, strongest first. `at` (publication time) resolves reused tickers."""
+    def link(self, text: str, at: datetime | date | None = None, social: bool = False) -> list[EntityMention]:
+        """Entities in `text`, strongest first. `at` (publication time) resolves reused tickers.
+        `social`: posts write bare upper-case symbols by convention ("GME and AMC"), so a bare symbol
+        of a little-known company counts there; in news it is as often an acronym ("CRL", "TRC")."""
         day = at.date() if isinstance(at, datetime) else at
         found: dict[str, tuple[float, int, int, str, Company]] = {}
 
@@ -145,7 +147,7 @@ class EntityLinker:
         toks = tokens(text)
         covered = self._aliases(toks, add)
         listed = self._ticker_lists(text, day)
-        self._bare_tickers(text, [t for t in toks if t[1] not in covered], day, listed, add)
+        self._bare_tickers(text, [t for t in toks if t[1] not in covered], day, listed, add, social)
         ordered = sorted(found.values(), key=lambda f: (-f[0], f[1]))
         return [
             EntityMention(ticker=company.ticker_at(day), name=company.name, confidence=round(conf, 3),
@@ -172,7 +174,7 @@ class EntityLinker:
                 starts.update(known)
         return starts
 
-    def _bare_tickers(self, text, toks, day, listed, add) -> None:
+    def _bare_tickers(self, text, toks, day, listed, add, social=False) -> None:
         shouting = _shouting(toks)
         for token, start, end in toks:
             if not _TICKER_SHAPE.match(token) or (start > 0 and text[start - 1] == "$"):
@@ -190,7 +192,9 @@ class EntityLinker:
             elif before.endswith("(") and after == ")":
                 add(company, CONFIDENCE["ticker_parens"], start, end, "ticker")
             elif not shouting and (company.exchange in _LISTED or company.listed_until is not None):
-                kind = "ticker_bare" if len(token) >= 3 else "ticker_bare_short"
+                # A bare symbol of a little-known company is more often an acronym ("MRAM", "TRC").
+                known = company.well_known or social
+                kind = "ticker_bare" if len(token) >= (3 if known else 4) else "ticker_bare_short"
                 add(company, CONFIDENCE[kind], start, end, "ticker")
 
     def _aliases(self, toks, add) -> set[int]:

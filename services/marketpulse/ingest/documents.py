@@ -26,7 +26,8 @@ from marketpulse.core.timeutil import plausibility_problem, utcnow
 from marketpulse.ingest.language import detect_language
 from marketpulse.ingest.normalize import clean_text, parse_timestamp, stable_doc_id
 
-Linker = Callable[[str, datetime], list[EntityMention]]
+# (text, published_at, social) → mentions; `social` lets bare symbols of small companies count.
+Linker = Callable[[str, datetime, bool], list[EntityMention]]
 
 
 class DocumentFactory:
@@ -89,14 +90,16 @@ class DocumentFactory:
                 except ValidationError:
                     continue
         known = {m.ticker for m in given}
-        linked = [m for m in self.linker(text, when) if m.ticker not in known] if self.linker else []
+        social = self.kind is SourceKind.SOCIAL
+        linked = [m for m in self.linker(text, when, social) if m.ticker not in known] if self.linker else []
         return given + linked
 
 
 def with_linked_entities(doc: RawDocument, linker: Linker) -> RawDocument:
     """The document with the linker's entities appended after the ones it already carries."""
     known = {e.ticker for e in doc.entities}
-    extra = [m for m in linker(doc.text, doc.published_at) if m.ticker not in known]
+    social = doc.source_kind is SourceKind.SOCIAL
+    extra = [m for m in linker(doc.text, doc.published_at, social) if m.ticker not in known]
     return doc.model_copy(update={"entities": [*doc.entities, *extra]}) if extra else doc
 
 
@@ -105,4 +108,4 @@ def default_linker(min_confidence: float = 0.7) -> Linker:
     from marketpulse.entities import EntityLinker
 
     linker = EntityLinker(min_confidence=min_confidence)
-    return lambda text, when: linker.link(text, when)
+    return linker.link

@@ -211,7 +211,7 @@ def paced(docs: list[RawDocument], speed: float, sleep: Callable[[float], None] 
 def replay(
     path: Path, mapping: Mapping, sink: DocumentSink, speed: float = 0.0, limit: int | None = None,
     progress: bool = True, flush_every: int = 5000,
-    linker: Callable[[str, datetime], list[EntityMention]] | None = None,
+    linker: Callable[[str, datetime, bool], list[EntityMention]] | None = None,
 ) -> ReplayReport:
     """`linker` (optional, e.g. marketpulse.ingest.documents.default_linker()) adds the entities found
     in the text after the ones the file's ticker column gave."""

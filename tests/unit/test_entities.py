@@ -92,3 +92,13 @@ def test_longest_alias_wins_and_dates_pick_the_symbol(linker):
 def test_shared_stopword_list_is_optional(tmp_path):
     with pytest.raises(ConfigError, match="not found"):
         load_shared_stopwords(tmp_path / "missing.json")
+
+
+def test_delisted_companies_only_link_while_listed(linker):
+    assert _tickers(linker, "Yahoo buys Tumblr", date(2013, 5, 20)) == ["YHOO"]
+    assert _tickers(linker, "Yahoo Finance interview", date(2022, 1, 21)) == []
+
+
+def test_unknown_cashtags_are_kept_with_less_confidence(linker):
+    mentions = linker.link("$AMRS squeeze, $USD weak")
+    assert [(m.ticker, m.name, m.confidence) for m in mentions] == [("AMRS", None, 0.75)]

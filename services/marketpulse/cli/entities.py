@@ -32,7 +32,8 @@ def lookup_command(
     for m in mentions:
         company = linker.graph.company(m.ticker, day)
         sector = f"  [{company.sector} / {company.sub_industry}]" if company and company.sector else ""
-        typer.echo(f"{m.ticker:<7} {m.confidence:.2f}  {m.method:<8} {text[m.start:m.end]!r} → {m.name}{sector}")
+        name = m.name or "(symbol not in the graph)"
+        typer.echo(f"{m.ticker:<7} {m.confidence:.2f}  {m.method:<8} {text[m.start:m.end]!r} → {name}{sector}")
 
 
 @app.command("show")

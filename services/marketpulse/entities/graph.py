@@ -31,7 +31,7 @@ class FormerTicker:
 @dataclass
 class Company:
     key: str  # "cik:320193", or "former:ATVI" for a company known only from the former-listings file
-    name: str  # common name ("AbbVie", "3M") where the S&P list gives one, else the SEC name
+    name: str | None  # common name ("AbbVie", "3M") where the S&P list gives one, else the SEC name
     ticker: str  # current primary ticker (first share class in the SEC list)
     tickers: list[str] = field(default_factory=list)
     exchange: str | None = None

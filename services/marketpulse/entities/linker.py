@@ -44,7 +44,7 @@ _LISTED = frozenset({"Nasdaq", "NYSE", "CBOE", "NYSE American"})
 _END = "\x00"
 
 CONFIDENCE = {
-    "cashtag": 0.99, "cashtag_unknown": 0.6, "ticker_exchange": 0.97, "ticker_parens": 0.93, "ticker_list": 0.9,
+    "cashtag": 0.99, "cashtag_unknown": 0.75, "ticker_exchange": 0.97, "ticker_parens": 0.93, "ticker_list": 0.9,
     "ticker_bare": 0.8, "ticker_bare_short": 0.65, "alias_curated": 0.95, "alias_full": 0.9,
     "alias_full_minor": 0.8, "alias_short": 0.85, "alias_single_minor": 0.65, "alias_ambiguous": 0.55,
 }
@@ -134,11 +134,14 @@ class EntityLinker:
         `social`: posts write bare upper-case symbols by convention ("GME and AMC"), so a bare symbol
         of a little-known company counts there; in news it is as often an acronym ("CRL", "TRC")."""
         day = at.date() if isinstance(at, datetime) else at
+        today = day or date.today()  # noqa: DTZ011 - a calendar day, compared with listing dates
         found: dict[str, tuple[float, int, int, str, Company]] = {}
 
         def add(company: Company | None, confidence: float, start: int, end: int, method: str) -> None:
             if company is None or confidence < self.min_confidence:
                 return
+            if company.listed_until is not None and today >= company.listed_until:
+                return  # "Yahoo" in 2022 names no listed company any more
             held = found.get(company.key)
             if held is None or confidence > held[0]:
                 found[company.key] = (confidence, start, end, method, company)
@@ -161,6 +164,11 @@ class EntityLinker:
             if symbol.endswith((".X", "-X")):  # StockTwits crypto: $ETH.X is Ether, not an equity
                 continue
             company = self.graph.company(symbol, day)
+            if company is None and symbol.isalpha() and len(symbol) <= 5 and symbol not in self.stopwords:
+                # An explicit symbol the graph does not know (an ETF, a delisting): keep it, less sure.
+                company = Company(key=f"symbol:{symbol}", name=None, ticker=symbol, tickers=[symbol])
+                add(company, CONFIDENCE["cashtag_unknown"], match.start(), match.end(), "cashtag")
+                continue
             add(company, CONFIDENCE["cashtag"], match.start(), match.end(), "cashtag")
 
     def _ticker_lists(self, text: str, day: date | None) -> set[int]:
@@ -185,7 +193,7 @@ class EntityLinker:
             before, after = text[max(0, start - 16):start], text[end:end + 1]
             if _EXCHANGE_PREFIX.search(before):
                 add(company, CONFIDENCE["ticker_exchange"], start, end, "ticker")
-            elif start in listed:
+            elif start in listed and (len(token) == 1 or token not in self.stopwords):
                 add(company, CONFIDENCE["ticker_list"], start, end, "ticker")
             elif token in self.stopwords or len(token) == 1:
                 continue

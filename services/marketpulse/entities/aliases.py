@@ -56,14 +56,14 @@ illinois indiana iowa kansas kentucky louisiana maine maryland massachusetts mic
 mississippi missouri montana nebraska nevada ohio oklahoma oregon pennsylvania tennessee texas utah
 vermont virginia washington wisconsin wyoming canada china japan india germany france britain europe
 asia africa mexico brazil israel korea boston chicago dallas houston denver phoenix atlanta miami
-waters bill cooper imperial joint martin
+waters bill cooper imperial joint martin analog equitable
 village virtue vista voyager walker warrior watts wealth western willow wolf york zenith
 """.split()) - {"meta", "zoom", "visa"}  # distinctive enough in financial text to stay aliases
 # Industry words: a name made only of these and COMMON_WORDS ("Financial Institutions Inc") reads
 # as a phrase, not a company, unless the company is a well-known one.
 GENERIC_WORDS = frozenset("""
 acquisition acquisitions aerospace agricultural airlines apparel auto automotive bancorp bancshares
-beverage beverages biopharma biosciences biotech biotherapeutics brands care chemical chemicals
+beverage beverages biopharma computing biosciences biotech biotherapeutics brands care chemical chemicals
 clean communications consulting credit cyber defense dental devices diagnostics education
 entertainment environmental exchange fashion finance financial foods freight fund gaming gas
 genetics genomics healthcare homes hotels housing income industrial industries institutions

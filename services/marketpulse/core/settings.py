@@ -102,14 +102,16 @@ class ModelSettings(BaseSettings):
     max_batch_tokens: int = Field(8192, ge=64, description="token budget of one forward pass")
 
 
-ALL_SETTINGS: tuple[type[BaseSettings], ...] = (
-    KafkaSettings,
-    ClickHouseSettings,
-    WorkerSettings,
-    ReplaySettings,
-    DevServicesSettings,
-    ModelSettings,
-)
+def all_settings() -> tuple[type[BaseSettings], ...]:
+    """Every settings class of every service, for `marketpulse config show`."""
+    # Imported here: those modules import this one.
+    from marketpulse.alerts.settings import AlertSettings, SectorSignalSettings, TickerSignalSettings, WebhookSettings
+    from marketpulse.ingest.settings import HttpPushSettings, IngestSettings
+
+    return (
+        KafkaSettings, ClickHouseSettings, WorkerSettings, ReplaySettings, DevServicesSettings, ModelSettings,
+        IngestSettings, HttpPushSettings, AlertSettings, TickerSignalSettings, SectorSignalSettings, WebhookSettings,
+    )
 
 
 def describe(settings_cls: type[BaseSettings]) -> list[tuple[str, str, str]]:

@@ -38,7 +38,7 @@ def test_negative_burst_opens_one_alert_within_seconds_and_explains_itself():
     first = opened[0]
     delay = (first.opened_at - T0).total_seconds() - BURST_AT
     assert delay <= 30  # the 3rd burst document, 10 s apart
-    assert first.direction == "negative" and first.values["z"] <= -4.0
+    assert first.direction == "negative" and first.values["z"] <= -first.values["z_open"]
     assert first.values["docs_in_window"] >= 3 and first.values["baseline_mean"] > 0
     assert "AAPL sentiment fell" in first.summary
     assert first.documents and all(d.doc_id.startswith("burst-") and d.url for d in first.documents)
@@ -167,3 +167,15 @@ def test_detector_seam_takes_a_fake():
     alerts = engine.observe([doc("d1", 0, 0.1), doc("d2", 10, -0.9)])
     assert [c[4] for c in fake.calls] == ["d1", "d2"]
     assert len(alerts) == 1 and alerts[0].values == {"z": -9.0}
+
+
+def test_directional_volume_spike_opens_when_the_tone_only_moves_a_little():
+    # The baseline is already positive; a burst of positive documents barely moves the mean (the
+    # z test alone stays quiet) but ten positive documents in minutes against ~0.1 expected do.
+    engine = AlertEngine(ticker=TickerSignalSettings(z_open=99.0))
+    docs = background() + burst("MSFT", BURST_AT, n=12, every_s=15, score=0.45)
+    opened = [a for a in shifts(run(engine, docs), "MSFT") if a.state == "open"]
+    assert opened and opened[0].direction == "positive"
+    v = opened[0].values
+    assert v["volume_z"] >= v["volume_z_open"] and v["docs_in_direction"] > v["expected_in_direction"]
+    assert abs(v["z"]) < 99.0

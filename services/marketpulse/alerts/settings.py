@@ -27,10 +27,16 @@ class _SignalFields(BaseSettings):
     prior_weight: float = Field(8.0, ge=0, description="pseudo-documents of the class-wide prior in each baseline")
     prior_min_docs: int = Field(50, ge=0, description="documents the class-wide prior needs before any alert")
     min_docs: int = Field(3, ge=1, description="minimum-volume gate: documents in the short window")
-    z_open: float = Field(4.0, gt=0, description="|z| of the short EWMA against the baseline that opens an alert")
+    z_open: float = Field(3.5, gt=0, description="|z| of the short EWMA against the baseline that opens an alert")
     z_critical: float = Field(6.0, gt=0, description="|z| at which the alert is critical")
     z_resolve: float = Field(2.0, ge=0, description="|z| above which an open alert is kept alive (hysteresis)")
     sigma_floor: float = Field(0.25, gt=0, description="smallest baseline standard deviation used")
+    polar_cut: float = Field(0.3, gt=0, le=1, description="|score| from which a document counts as positive/negative")
+    volume_z_open: float = Field(
+        3.0, gt=0, description="directional volume z (Poisson) that opens an alert with the tone's support")
+    volume_mu_floor: float = Field(1.0, gt=0, description="least expected documents per window in the volume test")
+    volume_z_support: float = Field(
+        1.0, ge=0, description="|z| of the tone that a directional volume spike needs to open an alert")
     cusum_k: float = Field(0.5, ge=0, description="CUSUM slack per document, in baseline standard deviations")
     cusum_h: float = Field(15.0, gt=0, description="CUSUM decision level for slow drift")
     cooldown_s: float = Field(3600.0, ge=0, description="event time without a crossing before an alert resolves")
@@ -47,6 +53,8 @@ class SectorSignalSettings(_SignalFields):
     min_docs: int = Field(6, ge=1, description="minimum-volume gate: documents in the short window")
     z_open: float = Field(5.0, gt=0, description="|z| of the short EWMA against the baseline that opens an alert")
     z_critical: float = Field(8.0, gt=0, description="|z| at which the alert is critical")
+    volume_z_open: float = Field(
+        5.0, gt=0, description="directional volume z (Poisson) that opens an alert with the tone's support")
 
 
 class AlertSettings(BaseSettings):

@@ -20,6 +20,7 @@ import math
 from collections import deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
+from statistics import NormalDist
 from typing import Protocol
 
 from marketpulse.alerts.settings import _SignalFields
@@ -27,6 +28,7 @@ from marketpulse.alerts.settings import _SignalFields
 SHIFT = "sentiment_shift"
 DRIFT = "sentiment_drift"
 LN2 = math.log(2.0)
+_NORMAL = NormalDist()
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,22 +74,26 @@ class _Moments:
     wss: float = 0.0  # sum of w * s^2
     ww: float = 0.0  # sum of w^2 (effective sample size of the short mean)
     n: float = 0.0  # decayed document count (volume)
+    pos: float = 0.0  # decayed count of positive documents (score >= polar cut)
+    neg: float = 0.0  # decayed count of negative documents (score <= -polar cut)
 
     def decay_to(self, t: float, half_life: float) -> None:
         if self.t is None:
             self.t = t
         elif t > self.t:
             a = 0.5 ** ((t - self.t) / half_life)
-            self.w, self.ws, self.wss, self.ww, self.n = (
-                a * self.w, a * self.ws, a * self.wss, a * self.ww, a * self.n)
+            self.w, self.ws, self.wss, self.ww, self.n, self.pos, self.neg = (
+                a * self.w, a * self.ws, a * self.wss, a * self.ww, a * self.n, a * self.pos, a * self.neg)
             self.t = t
 
-    def add(self, s: float, w: float) -> None:
+    def add(self, s: float, w: float, polar_cut: float = 1.0) -> None:
         self.w += w
         self.ws += w * s
         self.wss += w * s * s
         self.ww += w * w
         self.n += 1.0
+        self.pos += s >= polar_cut
+        self.neg += s <= -polar_cut
 
     def mean(self) -> float:
         return self.ws / self.w if self.w > 0 else 0.0
@@ -100,15 +106,16 @@ class EntityState:
     cusum_pos: float = 0.0
     cusum_neg: float = 0.0
     recent: deque = field(default_factory=deque)  # DocRef, oldest first
+    since: float | None = None  # event time of the entity's first document
 
     def to_dict(self) -> dict:
         return {"short": asdict(self.short), "base": asdict(self.base), "cusum_pos": self.cusum_pos,
-                "cusum_neg": self.cusum_neg, "recent": [asdict(d) for d in self.recent]}
+                "cusum_neg": self.cusum_neg, "recent": [asdict(d) for d in self.recent], "since": self.since}
 
     @classmethod
     def from_dict(cls, data: dict) -> EntityState:
         return cls(_Moments(**data["short"]), _Moments(**data["base"]), data["cusum_pos"], data["cusum_neg"],
-                   deque(DocRef(**d) for d in data["recent"]))
+                   deque(DocRef(**d) for d in data["recent"]), data.get("since"))
 
 
 class ShiftDetector:
@@ -142,14 +149,16 @@ class ShiftDetector:
         st = self.states.get(entity)
         if st is None:
             st = self.states[entity] = EntityState()
-        t = max(t, st.short.t if st.short.t is not None else t)  # a late document counts at the entity's current time
+        t = max(t, st.short.t if st.short.t is not None else t)  # a late document counts at the entity's time
+        if st.since is None:
+            st.since = t
         st.short.decay_to(t, p.short_half_life_s)
         st.short.add(score, weight)
         st.recent.append(replace(doc, t=t, score=score, weight=weight))
         while st.recent and (st.recent[0].t < t - p.window_s or len(st.recent) > p.max_recent):
             old = st.recent.popleft()  # leaves the short window: now it is history
             st.base.decay_to(old.t, p.baseline_half_life_s)
-            st.base.add(old.score, old.weight)
+            st.base.add(old.score, old.weight, p.polar_cut)
 
         mean, sigma, _ = self.baseline(st, t)
         se = sigma * math.sqrt(st.short.ww) / st.short.w if st.short.w > 0 else math.inf
@@ -170,18 +179,49 @@ class ShiftDetector:
         if self.prior.n < p.prior_min_docs:
             return None
         values = self._values(st, z, mean, sigma)
-        if len(st.recent) >= p.min_docs and abs(z) >= p.z_resolve:  # the minimum-volume gate
-            direction = "negative" if z < 0 else "positive"
-            opens = abs(z) >= p.z_open
-            if opens:  # the shift explains the drift too: one alert, not two
-                st.cusum_pos = st.cusum_neg = 0.0
-            severity = "critical" if abs(z) >= p.z_critical else "warning"
-            return Crossing(SHIFT, direction, t, severity, opens, values, self._top(st, mean, sigma, direction))
+        if len(st.recent) >= p.min_docs and abs(z) >= min(p.z_resolve, p.volume_z_support):  # volume gate
+            crossing = self._shift(st, t, z, mean, sigma, values)
+            if crossing is not None:
+                return crossing
         if max(st.cusum_pos, st.cusum_neg) >= p.cusum_h:
             direction = "negative" if st.cusum_neg >= st.cusum_pos else "positive"
             st.cusum_pos = st.cusum_neg = 0.0
             return Crossing(DRIFT, direction, t, "info", True, values, self._top(st, mean, sigma, direction))
         return None
+
+    def _shift(self, st: EntityState, t: float, z: float, mean: float, sigma: float,
+               values: dict[str, float]) -> Crossing | None:
+        """Opens on |z| >= z_open, or on a directional volume spike while the tone moved that way
+        (|z| >= volume_z_support); keeps an open alert alive while |z| >= z_resolve."""
+        p = self.p
+        direction = "negative" if z < 0 else "positive"
+        volume_z, k, expected = self.volume_z(st, t, direction)
+        values |= {"volume_z": round(volume_z, 3), "volume_z_open": p.volume_z_open,
+                   "docs_in_direction": float(k), "expected_in_direction": round(expected, 4)}
+        opens = abs(z) >= p.z_open or (
+            abs(z) >= p.volume_z_support and volume_z >= p.volume_z_open and k >= p.min_docs)
+        if not opens and abs(z) < p.z_resolve:
+            return None
+        if opens:  # the shift explains the drift too: one alert, not two
+            st.cusum_pos = st.cusum_neg = 0.0
+        severity = "critical" if abs(z) >= p.z_critical else "warning"
+        return Crossing(SHIFT, direction, t, severity, opens, values, self._top(st, mean, sigma, direction))
+
+    def volume_z(self, st: EntityState, t: float, direction: str) -> tuple[float, int, float]:
+        """Directional volume: documents of that polarity in the window against the Poisson
+        expectation from the entity's baseline rate of such documents. (z, count, expected)"""
+        p = self.p
+        sign = -1.0 if direction == "negative" else 1.0
+        k = sum(1 for d in st.recent if sign * d.score >= p.polar_cut)
+        b = st.base
+        decay = 0.5 ** ((t - b.t) / p.baseline_half_life_s) if b.t is not None and t > b.t else 1.0
+        count = decay * (b.neg if direction == "negative" else b.pos)
+        # An exponential window only `age` long holds tau * (1 - e^(-age/tau)) seconds of history.
+        tau = p.baseline_half_life_s / LN2
+        history = tau * (1.0 - math.exp(-max(t - p.window_s - (st.since or t), 0.0) / tau))
+        rate = count / history if history > 0 else 0.0
+        expected = max(rate * p.window_s, p.volume_mu_floor)
+        return _poisson_z(k, expected), k, expected
 
     def _values(self, st: EntityState, z: float, mean: float, sigma: float) -> dict[str, float]:
         p = self.p
@@ -208,6 +248,18 @@ class ShiftDetector:
     def restore(self, data: dict) -> None:
         self.prior = _Moments(**data["prior"])
         self.states = {e: EntityState.from_dict(s) for e, s in data["states"].items()}
+
+
+def _poisson_z(k: int, mu: float) -> float:
+    """P(X >= k) for X ~ Poisson(mu), as a one-sided normal z (0 when k <= mu)."""
+    if k <= mu:
+        return 0.0
+    term = cdf = math.exp(-mu)
+    for i in range(1, k):
+        term *= mu / i
+        cdf += term
+    tail = max(1.0 - cdf, 1e-300)
+    return -_NORMAL.inv_cdf(tail) if tail < 0.5 else 0.0
 
 
 class ScriptedDetector:

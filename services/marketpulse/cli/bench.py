@@ -77,7 +77,8 @@ def alerts(
     burst_seconds: float = typer.Option(180.0, help="length of a burst in stream seconds"),
     plot_ticker: str = typer.Option(None, help="ticker to plot; default: the first injected one"),
     dedup: bool = typer.Option(False, help="drop near-duplicate texts first (ingest does so for news, not posts)"),
-    classifier: str = typer.Option("model", help="model (the shipped ONNX model) or fake (keyword classifier)"),
+    classifier: str = typer.Option(
+        "model", help="model (the shipped ONNX model), checkpoint (its training checkpoint; train extra) or fake"),
     model_dir: Path = typer.Option(None, "--model", envvar="MARKETPULSE_MODEL_DIR", help="model folder"),
     tweets: Path = typer.Option(None, help="StockNet tweets JSONL; default: shared datasets"),
     headlines: Path = typer.Option(None, help="labelled headlines JSONL to inject; default: TFNS valid"),
@@ -105,6 +106,11 @@ def alerts(
         from marketpulse.inference.fake import FakeClassifier
 
         clf = FakeClassifier()
+    elif classifier == "checkpoint":
+        from marketpulse.alerts.bench_checkpoint import CheckpointClassifier
+        from marketpulse.core.paths import models_dir
+
+        clf = CheckpointClassifier(model_dir or models_dir() / "marketpulse-minilm-mt")
     else:
         from marketpulse.inference.engine import load_classifier
 

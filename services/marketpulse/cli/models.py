@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -22,11 +23,11 @@ def _default_model_dir() -> Path:
 
 
 def train(
-    recipe: Path = typer.Option(None, help="recipe JSON; default: models/<shipped>/recipe.json"),
-    out: Path = typer.Option(None, help="model folder to write; default: the recipe's folder"),
-    datasets: Path = typer.Option(None, envvar="MARKETPULSE_DATASETS", help="shared datasets folder"),
-    max_steps: int = typer.Option(0, help="stop after N optimiser steps (smoke tests); 0 = the recipe's epochs"),
-    export: bool = typer.Option(True, help="export ONNX files and check parity after training"),
+    recipe: Annotated[Path | None, typer.Option(help="recipe JSON; default: models/<shipped>/recipe.json")] = None,
+    out: Annotated[Path | None, typer.Option(help="model folder to write; default: the recipe's folder")] = None,
+    datasets: Annotated[Path | None, typer.Option(envvar="MARKETPULSE_DATASETS", help="shared datasets")] = None,
+    max_steps: Annotated[int, typer.Option(help="stop after N steps (smoke runs); 0 = the recipe's epochs")] = 0,
+    export: Annotated[bool, typer.Option(help="export ONNX files, check parity, score after training")] = True,
 ) -> None:
     """Fine-tune the multi-task model from a recipe, then export it (one command reproduces a shipped model)."""
     import dataclasses
@@ -67,8 +68,8 @@ def _export(model_dir: Path, spec, datasets: Path) -> None:
 
 
 def export(
-    model_dir: Path = typer.Option(None, "--model", help="model folder holding recipe.json and build/"),
-    datasets: Path = typer.Option(None, envvar="MARKETPULSE_DATASETS", help="shared datasets folder"),
+    model_dir: Annotated[Path | None, typer.Option("--model", help="model folder with recipe.json and build/")] = None,
+    datasets: Annotated[Path | None, typer.Option(envvar="MARKETPULSE_DATASETS", help="shared datasets")] = None,
 ) -> None:
     """Export the trained checkpoint to ONNX (fp32, int8 CPU, fp16 GPU) and check parity with PyTorch."""
     from marketpulse.core.paths import shared_datasets_dir
@@ -80,9 +81,11 @@ def export(
 
 
 def classify(
-    input_path: Path = typer.Argument(..., metavar="INPUT.jsonl", help='lines of {"id": str, "text": str, ...}'),
-    output: Path = typer.Option(..., "-o", "--output", help="JSONL written: one line per valid input, in order"),
-    model_dir: Path = typer.Option(None, "--model", envvar="MARKETPULSE_MODEL_DIR", help="model folder"),
+    input_path: Annotated[Path, typer.Argument(metavar="INPUT.jsonl", help='lines of {"id": str, "text": str}')],
+    output: Annotated[Path, typer.Option("-o", "--output", help="JSONL out: one line per valid input, in order")],
+    model_dir: Annotated[
+        Path | None, typer.Option("--model", envvar="MARKETPULSE_MODEL_DIR", help="model folder; default: shipped")
+    ] = None,
 ) -> None:
     """Classify texts: sentiment, sentiment_score, events and all 18 event scores per line."""
     from marketpulse.inference.classify_file import classify_file

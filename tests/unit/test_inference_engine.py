@@ -62,12 +62,17 @@ def test_obvious_headlines_get_obvious_sentiment(engine: OnnxClassifier) -> None
 
 
 def test_results_follow_input_order_whatever_the_batching(engine: OnnxClassifier) -> None:
-    texts = HEADLINES + ["short", "a much longer text " * 30]
-    together = engine.score(texts)[0]
-    alone = np.concatenate([engine.score([t])[0] for t in texts])
-    np.testing.assert_allclose(together, alone, atol=2e-3)  # int8 dynamic quantisation: tiny batch effects
-    reversed_ = engine.score(texts[::-1])[0][::-1]
-    np.testing.assert_allclose(together, reversed_, atol=2e-3)
+    # Clearly polar headlines of very different lengths: length grouping reorders them inside the
+    # engine, so a mix-up of rows would show as a wrong label at some position.
+    positive = ["Stock soars on record profit", "Acme beats estimates, raises full-year guidance and "
+                "announces a bigger buyback as sales jump to an all-time high"]
+    negative = ["Shares plunge on fraud probe", "Globex misses estimates, cuts guidance and suspends its "
+                "dividend as sales collapse and losses widen sharply"]
+    texts = [positive[0], negative[1], "ok " * 200, negative[0], positive[1]]
+    labels = [p.sentiment for p in engine.classify(texts)]
+    assert [labels[0], labels[1], labels[3], labels[4]] == ["positive", "negative", "negative", "positive"]
+    alone = [engine.classify([t])[0].sentiment for t in texts]
+    assert labels == alone
 
 
 def test_length_grouping_preserves_order() -> None:
@@ -84,7 +89,7 @@ def test_length_grouping_preserves_order() -> None:
 
 def test_a_2000_word_text_is_read_in_chunks(engine: OnnxClassifier) -> None:
     calm = "The company held its meeting and discussed routine matters with shareholders. "
-    text = calm * 160 + "Shares collapsed after the company disclosed fraud and filed for bankruptcy."
+    text = calm * 185 + "Shares collapsed after the company disclosed fraud and filed for bankruptcy."
     assert len(text.split()) >= 2000
     chunks = engine._tok.encode([text])
     assert len(chunks) > 10

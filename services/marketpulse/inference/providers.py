@@ -55,12 +55,17 @@ def _try_cuda(gpu_file: Path, threads: int) -> Any | None:
 
     if CUDA not in ort.get_available_providers() or not gpu_file.is_file():
         return None
+    # Without CUDA libraries ORT logs a red error before falling back; the fallback is expected here.
+    ort.set_default_logger_severity(4)
     try:
         session = ort.InferenceSession(str(gpu_file), _options(threads), providers=[CUDA, CPU])
     except Exception as exc:  # noqa: BLE001 - missing CUDA/cuDNN libraries surface as plain errors
         log.info("CUDA provider unusable (%s); using the CPU", exc)
         return None
+    finally:
+        ort.set_default_logger_severity(2)
     if session.get_providers()[0] != CUDA:
+        log.info("CUDA provider listed but not usable; using the CPU")
         return None
     return session
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import math
 
-import numpy as np
 import pytest
 
 from marketpulse.core.messages import EVENT_TYPES, SENTIMENT_LABELS

@@ -35,8 +35,9 @@ def model(
     report = run_bench(texts, model_dir, batch_size, threads)
     typer.echo(f"{len(texts)} headlines, batch {batch_size}, {report['threads']} threads")
     for r in report["results"]:
-        typer.echo(f"{r['system']:<22} {r['device']:<22} {r['texts_per_s']:>8.1f} texts/s  "
-                   f"p50 {r['p50_batch_ms']:>7.1f} ms  p99 {r['p99_batch_ms']:>7.1f} ms")
+        typer.echo(f"{r['system']:<20} {r['device']:<21} {r['texts_per_s']:>7.1f} texts/s "
+                   f"({r['texts_per_s_in_batches']:.1f} in batches of {batch_size})  "
+                   f"p50 {r['p50_batch_ms']:.1f} ms  p99 {r['p99_batch_ms']:.1f} ms per batch")
     typer.echo(f"speed-up on CPU: {report['cpu_speedup']:.2f}x")
     if json_out:
         json_out.write_text(json.dumps(report, indent=1) + "\n")

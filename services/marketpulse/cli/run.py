@@ -11,6 +11,21 @@ import typer
 def register(app: typer.Typer) -> None:
     app.command("worker")(worker)
     app.command("demo")(demo)
+    app.command("alerts")(alerts)
+
+
+def alerts() -> None:
+    """Run the alert service: scored topic → detectors → alerts topic, ClickHouse alerts, webhooks."""
+    import logging
+
+    from marketpulse.core.settings import ClickHouseSettings, KafkaSettings, WorkerSettings
+    from marketpulse.devservices.topics import ensure_topics
+    from marketpulse.stream.alerts import build_alerts_worker
+
+    settings, kafka = WorkerSettings(), KafkaSettings()
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    ensure_topics(kafka.bootstrap_servers, kafka.all_topics, kafka.partitions, kafka.replication_factor)
+    build_alerts_worker(kafka, ClickHouseSettings(), settings).execute_from_commandline()
 
 
 def demo(

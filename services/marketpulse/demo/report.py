@@ -29,7 +29,18 @@ def summary_tables(store: Store, stats: RunStats) -> list[Table]:
         "sumMerge(negatives), sumMerge(positives) FROM entity_sentiment_1m GROUP BY ticker ORDER BY n DESC LIMIT 10")
     for ticker, n, mean, neg, pos in rows:
         tickers.add_row(ticker, str(n), f"{mean:+.3f}", str(neg), str(pos))
-    return [totals, tickers]
+    for rule, n in store.query("SELECT rule, count() FROM alerts FINAL GROUP BY rule ORDER BY rule"):
+        totals.add_row(f"alerts: {rule}", str(n))
+    alerts = Table(title="sentiment-shift alerts (stream time)", title_justify="left")
+    for column in ("opened", "entity", "dir", "severity"):
+        alerts.add_column(column, no_wrap=True)
+    alerts.add_column("values", overflow="ellipsis", no_wrap=True)
+    for opened, entity, direction, severity, names, values in store.query(
+            "SELECT opened_at, entity, direction, severity, value_names, value_values FROM alerts FINAL "
+            "WHERE rule = 'sentiment_shift' ORDER BY opened_at LIMIT 15"):
+        shown = ", ".join(f"{n}={v:.2f}" for n, v in zip(names, values, strict=True))
+        alerts.add_row(f"{opened:%m-%d %H:%M}", entity, direction, severity, shown)
+    return [totals, tickers, alerts] if alerts.row_count else [totals, tickers]
 
 
 def plot_sentiment(store: Store, path: Path, top: int = 5) -> Path:

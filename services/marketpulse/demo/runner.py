@@ -10,8 +10,11 @@ from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
 
+from marketpulse.alerts.runtime import AlertRuntime
+from marketpulse.alerts.settings import AlertSettings
 from marketpulse.demo.movers import MoversTracker
 from marketpulse.demo.report import plot_sentiment, summary_tables
+from marketpulse.entities.sectors import sector_lookup
 from marketpulse.inference.base import Classifier
 from marketpulse.ingest.replay import PRESETS, ReplayReport, load_documents
 from marketpulse.pipeline.core import Batch, Pipeline
@@ -35,10 +38,12 @@ class LiveView:
     def __init__(self, total: int) -> None:
         self.total = total
         self.movers = MoversTracker()
+        self.alerts: list = []
         self._last_render = 0.0
 
-    def update(self, batch: Batch, stats: RunStats, live: Live) -> None:
+    def update(self, batch: Batch, alerts: list, stats: RunStats, live: Live) -> None:
         self.movers.add(batch.scored)
+        self.alerts.extend(a for a in alerts if a.state == "open")
         now = time.monotonic()
         if now - self._last_render > 0.25 or stats.documents >= self.total:
             live.update(self.render(stats))
@@ -49,6 +54,7 @@ class LiveView:
         stream_time = self.movers.stream_time.strftime("%Y-%m-%d %H:%M UTC") if self.movers.stream_time else "-"
         head.add_row("documents", f"{stats.documents:,} / {self.total:,}", "docs/s", f"{stats.docs_per_s:,.0f}")
         head.add_row("stream time", stream_time, "dead letters", str(stats.dead_letters))
+        head.add_row("alerts opened", str(len({a.alert_id for a in self.alerts})), "", "")
         movers = Table(title="top movers (last 24h of stream time vs. before)", title_justify="left")
         for column in ("ticker", "24h mean", "before", "shift", "docs 24h"):
             movers.add_column(column, justify="right")
@@ -56,7 +62,12 @@ class LiveView:
             colour = "red" if m.shift < 0 else "green"
             movers.add_row(m.ticker, f"{m.recent_mean:+.2f}", f"{m.baseline_mean:+.2f}",
                            f"[{colour}]{m.shift:+.2f}[/]", str(m.recent_docs))
-        return Group(head, movers)
+        recent = Table(title="latest alerts", title_justify="left")
+        for column in ("stream time", "entity", "rule", "severity", "summary"):
+            recent.add_column(column)
+        for a in self.alerts[-5:]:
+            recent.add_row(f"{a.event_time:%m-%d %H:%M}", a.entity, a.rule, a.severity, a.summary[:70])
+        return Group(head, movers, recent) if self.alerts else Group(head, movers)
 
 
 def run_demo(classifier: Classifier, data_dir: Path, console: Console, stream: Path = DEMO_STREAM) -> DemoResult:
@@ -70,10 +81,17 @@ def run_demo(classifier: Classifier, data_dir: Path, console: Console, stream: P
                   f"({docs[0].published_at:%Y-%m-%d} .. {docs[-1].published_at:%Y-%m-%d}), "
                   f"model {classifier.name} {classifier.version}, store chDB at {data_dir / 'chdb'}")
     view = LiveView(len(docs))
+    # Alert state lives beside the data: a second demo run restores it and repeats no alert.
+    alerts = AlertRuntime.start(store, AlertSettings(snapshot_path=data_dir / "alerts-state.json"),
+                                sector_of=sector_lookup())
     with Live(view.render(RunStats()), console=console, refresh_per_second=4) as live:
         runner = EmbeddedRunner(Pipeline(store, classifier), batch_max=128, within_s=0.05,
-                                on_batch=lambda batch, stats: view.update(batch, stats, live))
-        stats = runner.run(docs)
+                                on_batch=lambda batch, stats: view.update(batch, alerts.process(batch.scored),
+                                                                          stats, live))
+        try:
+            stats = runner.run(docs)
+        finally:
+            alerts.close()
         live.update(view.render(stats))
     for table in summary_tables(store, stats):
         console.print(table)

@@ -145,8 +145,16 @@ def run_bench(
         listener.close()
         process.terminate()
         process.wait(60)
+        _clean_up(kafka, clickhouse)
+
+
+def _clean_up(kafka: KafkaSettings, clickhouse: ClickHouseSettings) -> None:
+    """Remove the run's topics and database; a failure here must not hide the figures."""
+    try:
         delete_topics(kafka.bootstrap_servers, kafka.all_topics)
         ClickHouseStore(clickhouse).drop_database()
+    except Exception as exc:  # noqa: BLE001 - reported, and the next run uses fresh names anyway
+        print(f"warning: clean-up of bench topics/database failed: {exc}", file=sys.stderr)
 
 
 def _latency(listener: ScoredListener, doc_id: str) -> float:

@@ -17,6 +17,7 @@ def model(
     ] = None,
     n: Annotated[int, typer.Option(help="how many distinct headlines")] = 2000,
     batch_size: Annotated[int, typer.Option(help="texts per call, the same for both systems")] = 32,
+    rounds: Annotated[int, typer.Option(help="alternating rounds per system; the median is reported")] = 3,
     threads: Annotated[
         int, typer.Option(envvar="MARKETPULSE_MODEL_INTRA_OP_THREADS", help="CPU threads; 0 = all usable cores")
     ] = 0,
@@ -32,8 +33,8 @@ def model(
     from marketpulse.inference.bench import FINVIZ, load_headlines, run_bench
 
     texts = load_headlines(headlines or shared_datasets_dir() / FINVIZ, n)
-    report = run_bench(texts, model_dir, batch_size, threads)
-    typer.echo(f"{len(texts)} headlines, batch {batch_size}, {report['threads']} threads")
+    report = run_bench(texts, model_dir, batch_size, threads, rounds)
+    typer.echo(f"{len(texts)} headlines, batch {batch_size}, {report['threads']} threads, median of {rounds} rounds")
     for r in report["results"]:
         typer.echo(f"{r['system']:<20} {r['device']:<21} {r['texts_per_s']:>7.1f} texts/s "
                    f"({r['texts_per_s_in_batches']:.1f} in batches of {batch_size})  "

@@ -14,7 +14,7 @@ import csv
 import statistics
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from marketpulse.core.errors import ModelError
@@ -28,7 +28,8 @@ class BenchResult:
     device: str
     texts: int
     batch_size: int
-    texts_per_s: float  # whole list in one call
+    rounds: int
+    texts_per_s: float  # whole list in one call (median round)
     texts_per_s_in_batches: float  # summed over the caller batches
     p50_batch_ms: float
     p99_batch_ms: float
@@ -46,26 +47,45 @@ def load_headlines(path: Path, n: int) -> list[str]:
     return titles[:n]
 
 
-def time_batches(system: str, device: str, run: Callable[[list[str]], object],
-                 texts: Sequence[str], batch_size: int) -> BenchResult:
-    batches = [list(texts[i : i + batch_size]) for i in range(0, len(texts), batch_size)]
-    run(batches[0])  # warmup outside the clock
+@dataclass
+class _Timings:
+    whole_s: list[float] = field(default_factory=list)  # one whole-list call per round
+    batch_s: list[list[float]] = field(default_factory=list)  # per round, per caller batch
+
+
+def _one_round(run: Callable[[list[str]], object], texts: Sequence[str], batch_size: int, t: _Timings) -> None:
     t0 = time.perf_counter()
     run(list(texts))
-    whole = time.perf_counter() - t0
+    t.whole_s.append(time.perf_counter() - t0)
     latencies = []
-    for batch in batches:
+    for i in range(0, len(texts), batch_size):
         t0 = time.perf_counter()
-        run(batch)
+        run(list(texts[i : i + batch_size]))
         latencies.append(time.perf_counter() - t0)
-    ms = sorted(x * 1e3 for x in latencies)
+    t.batch_s.append(latencies)
+
+
+def _summary(system: str, device: str, n: int, batch_size: int, t: _Timings) -> BenchResult:
+    ms = sorted(x * 1e3 for rnd in t.batch_s for x in rnd)
     return BenchResult(
-        system=system, device=device, texts=len(texts), batch_size=batch_size,
-        texts_per_s=round(len(texts) / whole, 1),
-        texts_per_s_in_batches=round(len(texts) / sum(latencies), 1),
+        system=system, device=device, texts=n, batch_size=batch_size, rounds=len(t.whole_s),
+        texts_per_s=round(statistics.median(n / w for w in t.whole_s), 1),
+        texts_per_s_in_batches=round(statistics.median(n / sum(rnd) for rnd in t.batch_s), 1),
         p50_batch_ms=round(statistics.median(ms), 2),
         p99_batch_ms=round(ms[min(len(ms) - 1, round(0.99 * (len(ms) - 1)))], 2),
     )
+
+
+def compare(runners: dict[str, tuple[str, Callable]], texts: Sequence[str], batch_size: int, rounds: int) -> list:
+    """Rounds alternate between systems, so load from other jobs on a shared machine hits both alike;
+    throughput is the median round."""
+    timings = {name: _Timings() for name in runners}
+    for _, run in runners.values():
+        run(list(texts[:batch_size]))  # warmup outside the clock
+    for _ in range(rounds):
+        for name, (_, run) in runners.items():
+            _one_round(run, texts, batch_size, timings[name])
+    return [_summary(name, device, len(texts), batch_size, timings[name]) for name, (device, _) in runners.items()]
 
 
 def hf_pipeline(device: str, threads: int, batch_size: int) -> Callable[[list[str]], object]:
@@ -100,18 +120,17 @@ def cuda_available() -> bool:
     return torch.cuda.is_available()
 
 
-def run_bench(headlines: list[str], model_dir: Path | None, batch_size: int, threads: int) -> dict:
+def run_bench(headlines: list[str], model_dir: Path | None, batch_size: int, threads: int, rounds: int = 3) -> dict:
     from marketpulse.inference.providers import cpu_threads
 
     threads = cpu_threads(threads)
-    baseline = hf_pipeline("cpu", threads, batch_size)
-    results = [time_batches("hf-pipeline-pytorch", "cpu", baseline, headlines, batch_size)]
-    run, provider = engine_runner(model_dir, "cpu", threads)
-    results.append(time_batches("marketpulse-onnx", provider, run, headlines, batch_size))
+    engine, provider = engine_runner(model_dir, "cpu", threads)
+    results = compare({"hf-pipeline-pytorch": ("cpu", hf_pipeline("cpu", threads, batch_size)),
+                       "marketpulse-onnx": (provider, engine)}, headlines, batch_size, rounds)
     if cuda_available():
-        gpu_baseline = hf_pipeline("cuda", threads, batch_size)
-        results.append(time_batches("hf-pipeline-pytorch", "cuda", gpu_baseline, headlines, batch_size))
-        run, provider = engine_runner(model_dir, "cuda", threads)
-        results.append(time_batches("marketpulse-onnx", provider, run, headlines, batch_size))
+        gpu_engine, gpu_provider = engine_runner(model_dir, "cuda", threads)
+        results += compare({"hf-pipeline-pytorch": ("cuda", hf_pipeline("cuda", threads, batch_size)),
+                            "marketpulse-onnx": (gpu_provider, gpu_engine)}, headlines, batch_size, rounds)
     cpu_ratio = results[1].texts_per_s / results[0].texts_per_s
-    return {"threads": threads, "results": [asdict(r) for r in results], "cpu_speedup": round(cpu_ratio, 2)}
+    return {"threads": threads, "rounds": rounds, "results": [asdict(r) for r in results],
+            "cpu_speedup": round(cpu_ratio, 2)}

@@ -51,16 +51,25 @@ def register_agents(
                                             value=s.model_dump_json().encode()) for s in batch.scored]
         await asyncio.gather(*pending)
 
+    async def finish(batch: Batch, stream: faust.StreamT, events: list) -> None:
+        """Store, publish, then ack: offsets move only once the batch is safely written."""
+        await until_stored(lambda: pipeline.commit(batch), worker.store_retry_initial_s,
+                           worker.store_retry_max_s, run=run_io)
+        await publish(batch)
+        for event in events:
+            await stream.ack(event)
+
     @app.agent(raw_topic(app, kafka), name="documents")
     async def documents(stream: faust.StreamT) -> None:
+        # Two batches in flight: batch N is written and published while batch N+1 is classified.
+        # Finishing stays in order (N is awaited before N+1 starts), so acks stay in order too.
+        finishing: asyncio.Future | None = None
         async for events in stream.noack_take(worker.batch_max, within=worker.batch_within_s):
             messages = [_incoming(e) for e in events]
             batch = await asyncio.get_running_loop().run_in_executor(cpu, pipeline.prepare, messages)
-            await until_stored(lambda b=batch: pipeline.commit(b), worker.store_retry_initial_s,
-                               worker.store_retry_max_s, run=run_io)
-            await publish(batch)
-            for event in events:
-                await stream.ack(event)
+            if finishing is not None:
+                await finishing
+            finishing = asyncio.ensure_future(finish(batch, stream, list(events)))
 
     @app.on_partitions_assigned.connect
     async def log_assignment(app: faust.App, assigned, **_: object) -> None:

@@ -12,7 +12,6 @@ from clickhouse_driver import Client
 from clickhouse_driver import errors as ch_errors
 
 from marketpulse.core.errors import StoreError, StoreUnavailable
-from marketpulse.core.messages import Alert, DeadLetter, RawDocument, ScoredDocument
 from marketpulse.core.metrics import DOCUMENTS_STORED, STORE_WRITE_SECONDS
 from marketpulse.core.settings import ClickHouseSettings
 from marketpulse.store import rows
@@ -24,7 +23,7 @@ log = logging.getLogger(__name__)
 _TRANSIENT = (ch_errors.NetworkError, ch_errors.SocketTimeoutError, EOFError, ConnectionError, OSError)
 
 
-class ClickHouseStore:
+class ClickHouseStore(rows.TableWriter):
     def __init__(self, settings: ClickHouseSettings) -> None:
         self.settings = settings
         self.database = settings.database
@@ -90,17 +89,6 @@ class ClickHouseStore:
         STORE_WRITE_SECONDS.labels(table).observe(time.perf_counter() - started)
         DOCUMENTS_STORED.labels(table).inc(len(data))
 
-    def write_documents(self, docs: Sequence[RawDocument]) -> None:
-        self._insert("documents", rows.DOCUMENT_COLUMNS, [rows.document_row(d) for d in docs])
-
-    def write_scores(self, scored: Sequence[ScoredDocument]) -> None:
-        self._insert("scores", rows.SCORE_COLUMNS, [rows.score_row(s) for s in scored])
-
-    def write_alerts(self, alerts: Sequence[Alert]) -> None:
-        self._insert("alerts", rows.ALERT_COLUMNS, [rows.alert_row(a) for a in alerts])
-
-    def write_dead_letters(self, letters: Sequence[DeadLetter]) -> None:
-        self._insert("dead_letters", rows.DEAD_LETTER_COLUMNS, [rows.dead_letter_row(d) for d in letters])
 
     def query(self, sql: str, params: dict[str, Any] | None = None) -> list[tuple]:
         with self._translated("query"):

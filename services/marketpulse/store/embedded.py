@@ -19,7 +19,6 @@ from chdb import session as chdb_session
 from clickhouse_driver.util.escape import escape_params
 
 from marketpulse.core.errors import StoreError
-from marketpulse.core.messages import Alert, DeadLetter, RawDocument, ScoredDocument
 from marketpulse.core.metrics import DOCUMENTS_STORED
 from marketpulse.store import rows
 from marketpulse.store.migrations import MIGRATIONS_TABLE_DDL, load_migrations, pending
@@ -32,7 +31,7 @@ def render(sql: str, params: dict[str, Any] | None) -> str:
     return sql % escape_params(params, _UTC_CONTEXT) if params else sql
 
 
-class ChdbStore:
+class ChdbStore(rows.TableWriter):
     def __init__(self, path: Path, database: str = "marketpulse") -> None:
         path.mkdir(parents=True, exist_ok=True)
         self.path = path
@@ -70,17 +69,6 @@ class ChdbStore:
         self._run(f"INSERT INTO {table} ({', '.join(columns)}) SELECT * FROM Python(arrow)")
         DOCUMENTS_STORED.labels(table).inc(len(data))
 
-    def write_documents(self, docs: Sequence[RawDocument]) -> None:
-        self._insert("documents", rows.DOCUMENT_COLUMNS, [rows.document_row(d) for d in docs])
-
-    def write_scores(self, scored: Sequence[ScoredDocument]) -> None:
-        self._insert("scores", rows.SCORE_COLUMNS, [rows.score_row(s) for s in scored])
-
-    def write_alerts(self, alerts: Sequence[Alert]) -> None:
-        self._insert("alerts", rows.ALERT_COLUMNS, [rows.alert_row(a) for a in alerts])
-
-    def write_dead_letters(self, letters: Sequence[DeadLetter]) -> None:
-        self._insert("dead_letters", rows.DEAD_LETTER_COLUMNS, [rows.dead_letter_row(d) for d in letters])
 
     def query(self, sql: str, params: dict[str, Any] | None = None) -> list[tuple]:
         """Rows as tuples with the types clickhouse-driver would give (aware UTC datetimes)."""

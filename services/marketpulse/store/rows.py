@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 
 from marketpulse.core.messages import Alert, DeadLetter, RawDocument, ScoredDocument
@@ -74,3 +75,22 @@ def dead_letter_row(d: DeadLetter) -> tuple:
         -1 if d.partition is None else d.partition, -1 if d.offset is None else d.offset,
         _naive_utc(d.received_at),
     )
+
+
+class TableWriter:
+    """The Store's write methods in terms of one `_insert`: the stores differ only in how they insert."""
+
+    def _insert(self, table: str, columns: Sequence[str], data: list[tuple]) -> None:
+        raise NotImplementedError
+
+    def write_documents(self, docs: Sequence[RawDocument]) -> None:
+        self._insert("documents", DOCUMENT_COLUMNS, [document_row(d) for d in docs])
+
+    def write_scores(self, scored: Sequence[ScoredDocument]) -> None:
+        self._insert("scores", SCORE_COLUMNS, [score_row(s) for s in scored])
+
+    def write_alerts(self, alerts: Sequence[Alert]) -> None:
+        self._insert("alerts", ALERT_COLUMNS, [alert_row(a) for a in alerts])
+
+    def write_dead_letters(self, letters: Sequence[DeadLetter]) -> None:
+        self._insert("dead_letters", DEAD_LETTER_COLUMNS, [dead_letter_row(d) for d in letters])

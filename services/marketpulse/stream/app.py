@@ -9,6 +9,7 @@ from marketpulse.core.settings import KafkaSettings, WorkerSettings
 
 def create_app(kafka: KafkaSettings, worker: WorkerSettings) -> faust.App:
     servers = [f"kafka://{server.strip()}" for server in kafka.bootstrap_servers.split(",")]
+    worker.data_dir.mkdir(parents=True, exist_ok=True)  # Faust creates only the last level
     return faust.App(
         worker.app_id,
         broker=servers,

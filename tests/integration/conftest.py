@@ -17,6 +17,7 @@ import pytest
 
 from marketpulse.core.settings import ClickHouseSettings, DevServicesSettings, KafkaSettings
 from marketpulse.devservices import ServicesInfo, delete_topics, ensure_services, ensure_topics, stop_services
+from marketpulse.store.clickhouse import ClickHouseStore
 
 TEST_PARTITIONS = 4
 _HERE = Path(__file__).parent
@@ -120,3 +121,12 @@ def _execute(settings: ClickHouseSettings, query: str) -> None:
         client.execute(query)
     finally:
         client.disconnect()
+
+
+@pytest.fixture
+def store(clickhouse_settings):
+    """A migrated ClickHouseStore on this test's database."""
+    store = ClickHouseStore(clickhouse_settings)
+    store.migrate()
+    yield store
+    store.close()

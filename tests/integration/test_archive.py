@@ -28,14 +28,6 @@ def distinct_finviz_documents() -> int:
 
 
 @pytest.fixture
-def store(clickhouse_settings):
-    store = ClickHouseStore(clickhouse_settings)
-    store.migrate()
-    yield store
-    store.close()
-
-
-@pytest.fixture
 def worker_settings(tmp_path):
     return WorkerSettings(app_id=f"mp-test-{uuid.uuid4().hex[:8]}", data_dir=tmp_path / "faust",
                           batch_max=200, batch_within_s=0.2, store_retry_initial_s=0.2, store_retry_max_s=2.0)

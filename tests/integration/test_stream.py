@@ -18,7 +18,6 @@ from marketpulse.devservices import start_clickhouse, stop_clickhouse
 from marketpulse.inference.engine import load_classifier
 from marketpulse.ingest.corpora import real_headlines
 from marketpulse.ingest.producer import KafkaDocumentSink
-from marketpulse.store.clickhouse import ClickHouseStore
 
 from .processes import Worker, command_env, wait_until
 
@@ -34,14 +33,6 @@ def headlines():
 def model_version():
     classifier = load_classifier()
     return classifier.name, classifier.version
-
-
-@pytest.fixture
-def store(clickhouse_settings):
-    store = ClickHouseStore(clickhouse_settings)
-    store.migrate()
-    yield store
-    store.close()
 
 
 def env_for(kafka_settings, clickhouse_settings, **worker):

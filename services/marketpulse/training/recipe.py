@@ -45,6 +45,7 @@ class EventTask:
     samples_per_epoch: int = 4400
     loss_weight: float = 1.0
     pos_weight_cap: float = 8.0
+    head: str = "mean"  # "mean" | "label_attention" (training.model.EVENT_HEADS)
 
 
 @dataclass(frozen=True)

@@ -166,7 +166,7 @@ class Trainer:
             torch.set_num_threads(r.schedule.threads)
         self.load()
         self._pools: dict[str, CyclingPool] = {}
-        model = build_model(r.base_model, r.schedule.dropout).to(self.device)
+        model = build_model(r.base_model, r.schedule.dropout, r.events.head).to(self.device)
         steps_per_epoch = len(self.plan_epoch())
         self._pools = {}  # the dry-run plan above must not consume the pools
         total = steps_per_epoch * r.schedule.epochs

@@ -18,7 +18,7 @@ Scorer = Callable[[Sequence[str]], tuple[np.ndarray, np.ndarray]]
 _GRID = np.round(np.arange(0.05, 0.951, 0.025), 3)
 # A type's own tuned threshold is trusted in proportion to its dev positives, fully only from this
 # many on. Measured by 2-fold document cross-validation inside dev (tune on half the documents,
-# score the other half, 60 repeats) on two trained models: 60 scored 0.508 and 0.531, 12 scored
+# score the other half; 30 random halvings, both ways) on two trained models: 60 scored 0.508 and 0.531, 12 scored
 # 0.500 and 0.523. With SENTiVENT's 3–105 dev positives per type, thresholds mostly stay shared.
 _MIN_SUPPORT = 60
 

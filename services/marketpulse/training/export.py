@@ -201,13 +201,14 @@ def parity(model: Any, fp32: Path, int8: Path, seqs: list[list[int]], thresholds
 
     # PyTorch on the CPU is the slow one: compare it on an evenly spread sample, ORT on all of dev.
     sample = seqs[:: max(1, len(seqs) // _TORCH_SAMPLE)]
+    fp32_run = _ort_run(_session(fp32))
     ref_s, ref_e = _run_all(torch_run, sample)
-    sub_s, sub_e = _run_all(_ort_run(_session(fp32)), sample)
+    sub_s, sub_e = _run_all(fp32_run, sample)
     report = {
         "n_torch": len(sample),
         "n": len(seqs),
         "fp32_max_abs_logit_diff": float(max(np.abs(ref_s - sub_s).max(), np.abs(ref_e - sub_e).max())),
-        **_agreement(_run_all(_ort_run(_session(fp32)), seqs), _run_all(_ort_run(_session(int8)), seqs), thresholds),
+        **_agreement(_run_all(fp32_run, seqs), _run_all(_ort_run(_session(int8)), seqs), thresholds),
     }
     report["meets_target"] = bool(
         report["fp32_max_abs_logit_diff"] <= MAX_ABS_LOGIT_DIFF

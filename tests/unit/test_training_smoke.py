@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import onnx
 import pytest
 
 pytest.importorskip("torch")
@@ -83,6 +84,13 @@ def test_train_export_parity_and_engine(tmp_path: Path, event_head: str) -> None
     assert report["parity"]["fp32_max_abs_logit_diff"] <= MAX_ABS_LOGIT_DIFF
     for name in ("model.int8.onnx", "model.fp16.onnx", "tokenizer.json", "labels.json"):
         assert (out / name).is_file(), name
+    # CPU graph: residual+LayerNorm and bias+GELU left unfused (ORT's fused CPU kernels are slower);
+    # the GPU graph keeps every fusion.
+    cpu_ops = {n.op_type for n in onnx.load(str(out / "model.int8.onnx")).graph.node}
+    gpu_ops = {n.op_type for n in onnx.load(str(out / "model.fp16.onnx")).graph.node}
+    assert not cpu_ops & {"SkipLayerNormalization", "BiasGelu"}
+    assert {"LayerNormalization", "Gelu"} <= cpu_ops
+    assert {"SkipLayerNormalization", "BiasGelu"} <= gpu_ops
 
     clf = OnnxClassifier(ModelBundle.load(out), provider="cpu")
     (pred,) = clf.classify(["Acme beats estimates " * 20])  # longer than the 24-token window

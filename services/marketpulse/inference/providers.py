@@ -18,6 +18,9 @@ from marketpulse.core.errors import ModelError
 log = logging.getLogger(__name__)
 
 CUDA, CPU = "CUDAExecutionProvider", "CPUExecutionProvider"
+# The CPU model is exported with residual-add + LayerNorm unfused because ORT's fused CPU kernel
+# is ~3x slower than the pair (training/export.py); the session must not fuse them back on load.
+CPU_UNFUSED = ("SkipLayerNormFusion",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +87,8 @@ def create_session(cpu_file: Path, gpu_file: Path, provider: str, threads: int) 
         if provider == "cuda":
             raise ModelError("provider=cuda was asked for but CUDA is not usable here")
     try:
-        session = ort.InferenceSession(str(cpu_file), _options(n), providers=[CPU])
+        session = ort.InferenceSession(str(cpu_file), _options(n), providers=[CPU],
+                                       disabled_optimizers=list(CPU_UNFUSED))
     except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own untyped errors
         raise ModelError(f"cannot load {cpu_file}: {exc}") from exc
     return session, Placement(CPU, cpu_file, n)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
+import random
 
 import pytest
 
 from marketpulse.core.messages import EVENT_TYPES, SENTIMENT_LABELS
 from marketpulse.inference.base import Classifier
-from marketpulse.inference.batching import length_batches
+from marketpulse.inference.batching import _cuts, length_batches
 from marketpulse.inference.bundle import default_model_dir
 from marketpulse.inference.engine import OnnxClassifier, load_classifier
 
@@ -84,6 +86,35 @@ def test_length_grouping_preserves_order() -> None:
             assert batch.attention_mask[row].sum() == len(seqs[pos])
         seen.extend(batch.rows.tolist())
     assert sorted(seen) == list(range(len(seqs)))
+
+
+def _partition_cost(lengths: list[int], cuts: list[int], call_cost: int) -> int:
+    starts = [0, *cuts[:-1]]
+    return sum(call_cost + (end - start) * lengths[end - 1] for start, end in zip(starts, cuts, strict=True))
+
+
+def test_batch_cuts_are_the_cheapest_partition() -> None:
+    rng = random.Random(3)
+    for _ in range(200):
+        lengths = sorted(rng.randint(3, 40) for _ in range(rng.randint(1, 9)))
+        max_batch, call_cost = rng.randint(1, 5), rng.choice([0, 8, 32])
+        cuts = _cuts(lengths, max_batch, 10_000, call_cost)
+        assert cuts[-1] == len(lengths) and all(b - a <= max_batch for a, b in zip([0, *cuts[:-1]], cuts, strict=True))
+        # Every contiguous partition that respects max_batch, by brute force over the cut sets.
+        inner = range(1, len(lengths))
+        best = min(
+            _partition_cost(lengths, [*chosen, len(lengths)], call_cost)
+            for r in range(len(lengths))
+            for chosen in itertools.combinations(inner, r)
+            if all(b - a <= max_batch for a, b in zip([0, *chosen], [*chosen, len(lengths)], strict=True))
+        )
+        assert _partition_cost(lengths, cuts, call_cost) == best
+
+
+def test_spread_lengths_are_split_and_equal_lengths_are_not() -> None:
+    assert _cuts([18] * 64, 32, 8192, 32) == [32, 64]
+    spread = sorted([5, 7, 9, 10, 11, 13, 15, 16, 17, 18, 19, 22, 24, 25, 27, 30, 33, 36, 38, 40] * 2)
+    assert len(_cuts(spread, 32, 8192, 32)) > 2  # one batch padded to 40 would waste ~45% of its tokens
 
 
 def test_a_2000_word_text_is_read_in_chunks(engine: OnnxClassifier) -> None:

@@ -30,19 +30,48 @@ def pad(sequences: Sequence[Sequence[int]], pad_id: int = 0) -> tuple[np.ndarray
     return ids, mask
 
 
+# What one more session.run costs, in padded tokens' worth of compute (measured with the int8
+# model on 2 cores: splitting 2,000 sorted headlines into batches of 8 instead of 32 cost 1.5 ms
+# per extra call, about 32 tokens at ~50 us a token). Padding cheaper than this is worth keeping.
+CALL_COST_TOKENS = 32
+
+
+def _cuts(lengths: Sequence[int], max_batch: int, max_tokens: int, call_cost: int) -> list[int]:
+    """Where to cut the sorted `lengths` so that sum(call_cost + rows * width) is least.
+
+    Dynamic programme over end positions: best[j] is the cost of the first j rows. A batch ending
+    at row j is as wide as row j-1 (rows are sorted), so only its row count varies.
+    """
+    n = len(lengths)
+    width = np.asarray(lengths, dtype=np.int64)
+    best = np.zeros(n + 1, dtype=np.int64)
+    start = np.zeros(n + 1, dtype=np.int64)
+    for j in range(1, n + 1):
+        # At most max_batch rows, and at most max_tokens padded tokens unless it is a single row.
+        rows = np.arange(1, min(max_batch, max(1, max_tokens // width[j - 1]), j) + 1)
+        cost = best[j - rows] + call_cost + rows * width[j - 1]
+        k = int(np.argmin(cost))
+        best[j], start[j] = cost[k], j - rows[k]
+    cuts, j = [], n
+    while j > 0:
+        cuts.append(j)
+        j = int(start[j])
+    return cuts[::-1]
+
+
 def length_batches(
-    sequences: Sequence[Sequence[int]], max_batch: int, max_tokens: int, pad_id: int = 0
+    sequences: Sequence[Sequence[int]], max_batch: int, max_tokens: int, pad_id: int = 0,
+    call_cost: int = CALL_COST_TOKENS,
 ) -> Iterator[Batch]:
-    """Batches of similar length; each holds at most `max_batch` rows and `max_tokens` padded tokens."""
+    """Batches of similar length; each holds at most `max_batch` rows and `max_tokens` padded tokens.
+
+    The cut points balance padding against the fixed cost of a call: 2,000 sorted headlines still
+    go in full batches of 32, but a caller's unsorted batch of 32 headlines is run as a few
+    narrower batches instead of one padded to its longest row (measured: 1.5x the throughput).
+    """
     order = sorted(range(len(sequences)), key=lambda i: len(sequences[i]))
     start = 0
-    while start < len(order):
-        end = start + 1
-        # Rows come sorted, so the padded width of [start, end) is the length of row end-1.
-        while end < len(order) and end - start < max_batch:
-            if (end - start + 1) * len(sequences[order[end]]) > max_tokens:
-                break
-            end += 1
+    for end in _cuts([len(sequences[i]) for i in order], max_batch, max_tokens, call_cost):
         rows = np.asarray(order[start:end], dtype=np.int64)
         ids, mask = pad([sequences[i] for i in rows], pad_id)
         yield Batch(rows, ids, mask)

@@ -96,3 +96,25 @@ def test_train_export_parity_and_engine(tmp_path: Path, event_head: str) -> None
     (pred,) = clf.classify(["Acme beats estimates " * 20])  # longer than the 24-token window
     assert len(pred.event_scores) == len(EVENT_TYPES)
     assert isinstance(report["parity"]["int8_fp32_nodes"], list)  # mixed precision ran and said what it kept
+
+
+@pytest.mark.timeout(240)
+def test_weight_averaging_is_scored_as_one_more_candidate(tmp_path: Path) -> None:
+    raw = _recipe("mean")
+    raw["max_steps"] = 0
+    raw["schedule"].update(epochs=2, average_last=2, patience=5)
+    summary = train(parse_recipe(raw), _datasets(tmp_path / "data"), tmp_path / "build")
+    assert [h["epoch"] for h in summary["history"]] == [1, 2, "mean of epochs [1, 2]"]
+    assert summary["best_select"] == max(h["select"] for h in summary["history"])
+
+
+def test_mean_state_averages_floats_and_keeps_integer_buffers() -> None:
+    import torch
+
+    from marketpulse.training.train import _mean_state
+
+    a = {"w": torch.tensor([1.0, 3.0]), "position_ids": torch.tensor([0, 1])}
+    b = {"w": torch.tensor([3.0, 5.0]), "position_ids": torch.tensor([0, 1])}
+    mean = _mean_state([a, b])
+    assert torch.equal(mean["w"], torch.tensor([2.0, 4.0]))
+    assert mean["position_ids"].dtype == torch.int64 and torch.equal(mean["position_ids"], a["position_ids"])

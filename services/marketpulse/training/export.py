@@ -1,8 +1,10 @@
 """`marketpulse export`: checkpoint → ONNX (fp32) → ORT-optimised → int8 (CPU) and fp16 (GPU).
 
-Parity is checked before anything is written as shipped: the optimised fp32 graph must match
-PyTorch logits to 1e-4, and int8 must agree with fp32 on ≥ 99% of dev labels. The fp32 files
-stay in build/ (they are the reference, not shipped: the int8 file is 4× smaller).
+The int8 path: the fp32 graph is rewritten so its outlier channels survive per-tensor activation
+quantisation (training/outliers.py, exact in fp32), then quantised dynamically with per-channel
+weights. Parity is checked before anything is written as shipped: the optimised fp32 graph and its
+rewrite must match PyTorch logits to 1e-4, and int8 should agree with fp32 on ≥ 99% of dev labels.
+The fp32 files stay in build/ (they are the reference, not shipped: the int8 file is 4× smaller).
 """
 
 from __future__ import annotations

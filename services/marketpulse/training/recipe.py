@@ -57,6 +57,9 @@ class Schedule:
     weight_decay: float = 0.01
     warmup_fraction: float = 0.06
     patience: int = 2
+    # > 1: also score the mean of the last N epochs' weights on dev, and keep it if it selects
+    # better than the best single epoch (weight averaging along one run: no inference cost).
+    average_last: int = 0
     dropout: float = 0.1
     threads: int = 0  # 0 = torch's default
     # Early stopping score = mean of these dev macro-F1s (keys from evaluate.dev_scores).

@@ -178,6 +178,7 @@ class Trainer:
         bce = torch.nn.BCEWithLogitsLoss(pos_weight=pos_weight.to(self.device))
         self.out.mkdir(parents=True, exist_ok=True)
         history, best, bad_epochs, step = [], -1.0, 0, 0
+        recent: list[tuple[int, dict]] = []  # (epoch, weights) of the last epochs, for averaging
         for epoch in range(1, r.schedule.epochs + 1):
             model.train()
             plan = self.plan_epoch()
@@ -200,17 +201,33 @@ class Trainer:
             dev.update(epoch=epoch, train_s=round(time.monotonic() - t0, 1), steps=step)
             history.append(dev)
             log.info("epoch %d dev %s", epoch, json.dumps({k: v for k, v in dev.items() if k != "thresholds"}))
+            if r.schedule.average_last > 1:
+                recent = [*recent, (epoch, _cpu_copy(model.state_dict()))][-r.schedule.average_last:]
             if dev["select"] > best:
                 best, bad_epochs = dev["select"], 0
-                torch.save(model.state_dict(), self.out / "checkpoint.pt")
-                (self.out / "thresholds.json").write_text(json.dumps(dev["thresholds"]))
+                self._keep(model, dev)
             else:
                 bad_epochs += 1
             if bad_epochs >= r.schedule.patience or step >= total:
                 break
+        if len(recent) > 1:
+            model.load_state_dict(_mean_state([state for _, state in recent]))
+            dev = self.dev_scores(model)
+            dev.update(epoch=f"mean of epochs {[e for e, _ in recent]}", steps=step)
+            history.append(dev)
+            log.info("averaged weights dev %s", json.dumps({k: v for k, v in dev.items() if k != "thresholds"}))
+            if dev["select"] > best:
+                best = dev["select"]
+                self._keep(model, dev)
         summary = {"recipe": asdict(r), "device": self.device, "history": history, "best_select": best}
         (self.out / "train_log.json").write_text(json.dumps(summary, indent=1))
         return summary
+
+    def _keep(self, model: Any, dev: dict) -> None:
+        import torch
+
+        torch.save(model.state_dict(), self.out / "checkpoint.pt")
+        (self.out / "thresholds.json").write_text(json.dumps(dev["thresholds"]))
 
     def _step(self, model: Any, task: str, seqs: list[list[int]], targets: np.ndarray, ce: Any, bce: Any) -> Any:
         import torch
@@ -240,6 +257,16 @@ class Trainer:
         scores["thresholds"] = [round(float(t), 4) for t in thresholds]
         scores["select"] = float(np.mean([scores[k] for k in self.recipe.schedule.select_on]))
         return {k: round(v, 4) if isinstance(v, float) else v for k, v in scores.items()}
+
+
+def _cpu_copy(state: dict) -> dict:
+    return {k: v.detach().to("cpu", copy=True) for k, v in state.items()}
+
+
+def _mean_state(states: list[dict]) -> dict:
+    """Element-wise mean of float tensors; integer buffers (position ids) are taken from the last."""
+    return {k: (sum(s[k] for s in states) / len(states)) if states[-1][k].is_floating_point() else states[-1][k]
+            for k in states[-1]}
 
 
 def train(recipe: Recipe, datasets: Path, out: Path) -> dict:

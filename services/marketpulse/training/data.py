@@ -39,6 +39,7 @@ class EventExample:
     text: str
     labels: tuple[int, ...]  # 0/1 per EVENT_TYPES
     document_id: str
+    subtypes: tuple[str, ...] = ()  # "Type.Subtype" names, for the auxiliary subtype head
 
 
 @dataclass(frozen=True)
@@ -168,7 +169,8 @@ def load_events(root: Path, task: EventTask, seed: int) -> EventSplits:
     for r in rows:
         doc = r["document_id"]
         split = "dev" if doc in dev_docs else "test" if doc in test_docs else "train"
-        splits[split].append(EventExample(r["text"], _event_vector(r["event_types"]), doc))
+        subtypes = tuple(r.get("event_subtypes", ()))
+        splits[split].append(EventExample(r["text"], _event_vector(r["event_types"]), doc, subtypes))
     return EventSplits(splits["train"], splits["dev"], splits["test"])
 
 

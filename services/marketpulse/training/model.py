@@ -50,11 +50,15 @@ def build_model(base: str, dropout: float, event_head: str = "mean") -> Any:
             self.weights = torch.nn.Parameter(torch.randn(n_types, hidden) * 0.02)
             self.bias = torch.nn.Parameter(torch.zeros(n_types))
 
-        def forward(self, hidden: Any, mask: Any) -> Any:
+        def pool(self, hidden: Any, mask: Any) -> Any:
+            """Each type's attention-weighted token mean: [batch, types, hidden]."""
             scores = torch.tanh(self.key(hidden)) @ self.queries.T  # [batch, tokens, types]
             scores = scores + (mask.unsqueeze(-1) - 1.0) * 1e4  # padding gets no attention
             attn = torch.softmax(scores, dim=1).transpose(1, 2)  # [batch, types, tokens]
-            return ((attn @ hidden) * self.weights).sum(-1) + self.bias
+            return attn @ hidden
+
+        def score(self, pooled: Any) -> Any:
+            return (pooled * self.weights).sum(-1) + self.bias
 
     class MultiTaskModel(torch.nn.Module):
         def __init__(self, encoder: Any) -> None:
@@ -70,6 +74,13 @@ def build_model(base: str, dropout: float, event_head: str = "mean") -> Any:
             )
 
         def forward(self, input_ids: Any, attention_mask: Any) -> tuple[Any, Any]:
+            """(sentiment logits, event logits): the exported graph's two outputs."""
+            sentiment, events, _ = self.forward_all(input_ids, attention_mask)
+            return sentiment, events
+
+        def forward_all(self, input_ids: Any, attention_mask: Any) -> tuple[Any, Any, Any]:
+            """Also each type's attention-pooled vector (None for the mean head), which the
+            training-only subtype head reads."""
             # One segment only: zeros, built here so the exported graph takes two inputs.
             token_type_ids = torch.zeros_like(input_ids)
             hidden = self.encoder(
@@ -77,9 +88,10 @@ def build_model(base: str, dropout: float, event_head: str = "mean") -> Any:
             ).last_hidden_state
             mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
             pooled = self.dropout((hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9))
-            if event_head == "label_attention":
-                return self.sentiment_head(pooled), self.event_head(self.dropout(hidden), mask.squeeze(-1))
-            return self.sentiment_head(pooled), self.event_head(pooled)
+            if event_head != "label_attention":
+                return self.sentiment_head(pooled), self.event_head(pooled), None
+            by_type = self.event_head.pool(self.dropout(hidden), mask.squeeze(-1))
+            return self.sentiment_head(pooled), self.event_head.score(by_type), by_type
 
     # Eager attention exports as plain MatMul/Softmax, which ONNX Runtime's optimiser fuses.
     encoder = AutoModel.from_pretrained(str(base_model_dir(base)), attn_implementation="eager")
@@ -88,3 +100,23 @@ def build_model(base: str, dropout: float, event_head: str = "mean") -> Any:
 
 def head_parameter_names(model: Any) -> set[str]:
     return {n for n, _ in model.named_parameters() if not n.startswith("encoder.")}
+
+
+def build_subtype_head(hidden: int, parents: list[int]) -> Any:
+    """Training-only auxiliary head: one logit per event subtype, read from its parent type's
+    attention-pooled vector. Subtypes (Increase vs Decrease, Beat vs Miss) ask each type's query
+    to find the words that decide the event, not just its topic. Not part of the exported model:
+    it only shapes the encoder and the type queries during training."""
+    import torch
+
+    class SubtypeHead(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.register_buffer("parents", torch.tensor(parents, dtype=torch.long))
+            self.weights = torch.nn.Parameter(torch.randn(len(parents), hidden) * 0.02)
+            self.bias = torch.nn.Parameter(torch.zeros(len(parents)))
+
+        def forward(self, by_type: Any) -> Any:
+            return (by_type[:, self.parents] * self.weights).sum(-1) + self.bias
+
+    return SubtypeHead()

@@ -46,6 +46,9 @@ class EventTask:
     loss_weight: float = 1.0
     pos_weight_cap: float = 8.0
     head: str = "mean"  # "mean" | "label_attention" (training.model.EVENT_HEADS)
+    # > 0: an auxiliary subtype head (label_attention only; training-only) adds this share of its
+    # loss to every event batch.
+    subtype_loss_weight: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,10 @@ class Schedule:
     # > 1: also score the mean of the last N epochs' weights on dev, and keep it if it selects
     # better than the best single epoch (weight averaging along one run: no inference cost).
     average_last: int = 0
+    # Extra runs ("soup"): each starts from the same initial weights as the main run (recipe seed)
+    # but draws its own data order and dropout from its seed here. The mean of every run's kept
+    # weights is scored on dev and kept if it selects better than the best single run.
+    soup_seeds: list[int] = field(default_factory=list)
     dropout: float = 0.1
     threads: int = 0  # 0 = torch's default
     # Early stopping score = mean of these dev macro-F1s (keys from evaluate.dev_scores).

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import shutil
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -18,12 +19,13 @@ from typing import Any
 
 import numpy as np
 
+from marketpulse.core.errors import ModelError
 from marketpulse.core.messages import EVENT_TYPES
 from marketpulse.inference.batching import length_batches
 from marketpulse.inference.tokenize import WindowTokenizer
 from marketpulse.training import data as D
 from marketpulse.training import evaluate as E
-from marketpulse.training.model import base_model_dir, build_model, head_parameter_names
+from marketpulse.training.model import base_model_dir, build_model, build_subtype_head, head_parameter_names
 from marketpulse.training.recipe import Recipe
 from marketpulse.training.sampling import CyclingPool, cut_batches, interleave, quotas
 
@@ -71,13 +73,17 @@ def torch_scorer(model: Any, tok: WindowTokenizer, device: str, batch: int = 64)
     return score
 
 
-def _optimizer(model: Any, recipe: Recipe, total_steps: int) -> tuple[Any, Any]:
+def _optimizer(model: Any, recipe: Recipe, total_steps: int, aux: Any = None) -> tuple[Any, Any]:
     import torch
 
     sched = recipe.schedule
     heads = head_parameter_names(model)
+    named = list(model.named_parameters())
+    if aux is not None:  # the auxiliary head trains at the head learning rate
+        named += [(f"aux.{n}", p) for n, p in aux.named_parameters()]
+        heads |= {f"aux.{n}" for n, _ in aux.named_parameters()}
     groups: dict[tuple[bool, bool], list] = {}
-    for name, p in model.named_parameters():
+    for name, p in named:
         # No weight decay on biases and LayerNorm weights (standard BERT fine-tuning).
         decay = p.ndim > 1
         groups.setdefault((name in heads, decay), []).append(p)
@@ -107,10 +113,13 @@ def _event_pos_weight(targets: np.ndarray, cap: float) -> np.ndarray:
 
 
 class Trainer:
-    def __init__(self, recipe: Recipe, datasets: Path, out: Path) -> None:
+    def __init__(self, recipe: Recipe, datasets: Path, out: Path, order_seed: int | None = None) -> None:
+        """order_seed (default: the recipe seed) draws data order and dropout; the recipe seed
+        alone draws the splits and the initial weights, so soup runs share both."""
         self.recipe, self.datasets, self.out = recipe, datasets, out
+        self.order_seed = recipe.seed if order_seed is None else order_seed
         self.device = pick_device()
-        self.rng = random.Random(recipe.seed)
+        self.rng = random.Random(self.order_seed)
         tok_path = base_model_dir(recipe.base_model) / "tokenizer.json"
         self.sent_tok = WindowTokenizer.from_file(tok_path, recipe.sentiment.max_len)
         self.event_tok = WindowTokenizer.from_file(tok_path, recipe.events.max_len)
@@ -124,12 +133,20 @@ class Trainer:
             for name, exs in self.sent.train.items()
         }
         ev = self.events.train
-        self.event_train = TaskData(
-            self.event_tok.encode_truncated([e.text for e in ev]), np.array([e.labels for e in ev], dtype=np.float32)
-        )
-        log.info("sentiment train %s; events train/dev/test %d/%d/%d",
+        targets = np.array([e.labels for e in ev], dtype=np.float32)
+        self.subtypes: list[str] = []
+        if r.events.subtype_loss_weight > 0:
+            if r.events.head != "label_attention":
+                raise ModelError("events.subtype_loss_weight needs events.head = label_attention")
+            # Subtypes seen in training whose parent is a known type; their 0/1 columns follow the
+            # 18 type columns in the event targets, so one batch carries both.
+            self.subtypes = sorted({s for e in ev for s in e.subtypes if s.split(".")[0] in EVENT_TYPES})
+            sub = np.array([[s in e.subtypes for s in self.subtypes] for e in ev], dtype=np.float32)
+            targets = np.hstack([targets, sub.reshape(len(ev), len(self.subtypes))])
+        self.event_train = TaskData(self.event_tok.encode_truncated([e.text for e in ev]), targets)
+        log.info("sentiment train %s; events train/dev/test %d/%d/%d; %d subtypes",
                  {k: len(v.ids) for k, v in self.sent_train.items()},
-                 len(ev), len(self.events.dev), len(self.events.test))
+                 len(ev), len(self.events.dev), len(self.events.test), len(self.subtypes))
 
     def plan_epoch(self) -> list[tuple[str, list[list[int]], np.ndarray]]:
         """(task, token ids, targets) per batch, for one epoch."""
@@ -167,20 +184,30 @@ class Trainer:
         self.load()
         self._pools: dict[str, CyclingPool] = {}
         model = build_model(r.base_model, r.schedule.dropout, r.events.head).to(self.device)
+        self.aux = None
+        if self.subtypes:
+            parents = [EVENT_TYPES.index(s.split(".")[0]) for s in self.subtypes]
+            self.aux = build_subtype_head(model.encoder.config.hidden_size, parents).to(self.device)
+        if self.order_seed != r.seed:
+            torch.manual_seed(self.order_seed)  # same initial weights, own dropout draws
         steps_per_epoch = len(self.plan_epoch())
         self._pools = {}  # the dry-run plan above must not consume the pools
         total = steps_per_epoch * r.schedule.epochs
         if r.max_steps:
             total = min(total, r.max_steps)
-        opt, lr_sched = _optimizer(model, r, total)
+        opt, lr_sched = _optimizer(model, r, total, self.aux)
         ce = torch.nn.CrossEntropyLoss(label_smoothing=r.sentiment.label_smoothing)
         pos_weight = torch.from_numpy(_event_pos_weight(self.event_train.targets, r.events.pos_weight_cap))
-        bce = torch.nn.BCEWithLogitsLoss(pos_weight=pos_weight.to(self.device))
+        n = len(EVENT_TYPES)  # type columns first, then any subtype columns
+        bce = (torch.nn.BCEWithLogitsLoss(pos_weight=pos_weight[:n].to(self.device)),
+               torch.nn.BCEWithLogitsLoss(pos_weight=pos_weight[n:].to(self.device)))
         self.out.mkdir(parents=True, exist_ok=True)
         history, best, bad_epochs, step = [], -1.0, 0, 0
         recent: list[tuple[int, dict]] = []  # (epoch, weights) of the last epochs, for averaging
         for epoch in range(1, r.schedule.epochs + 1):
             model.train()
+            if self.aux is not None:
+                self.aux.train()
             plan = self.plan_epoch()
             bar = tqdm(plan, desc=f"epoch {epoch}/{r.schedule.epochs}", mininterval=5, dynamic_ncols=True)
             running: dict[str, float] = {}
@@ -189,7 +216,7 @@ class Trainer:
                 loss = self._step(model, task, seqs, targets, ce, bce)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
-                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+                torch.nn.utils.clip_grad_norm_(self._trained_parameters(model), 1.0)
                 opt.step()
                 lr_sched.step()
                 running[task] = 0.98 * running.get(task, loss.item()) + 0.02 * loss.item()
@@ -219,7 +246,8 @@ class Trainer:
             if dev["select"] > best:
                 best = dev["select"]
                 self._keep(model, dev)
-        summary = {"recipe": asdict(r), "device": self.device, "history": history, "best_select": best}
+        summary = {"recipe": asdict(r), "order_seed": self.order_seed, "device": self.device, "history": history,
+                   "best_select": best}
         (self.out / "train_log.json").write_text(json.dumps(summary, indent=1))
         return summary
 
@@ -229,18 +257,27 @@ class Trainer:
         torch.save(model.state_dict(), self.out / "checkpoint.pt")
         (self.out / "thresholds.json").write_text(json.dumps(dev["thresholds"]))
 
-    def _step(self, model: Any, task: str, seqs: list[list[int]], targets: np.ndarray, ce: Any, bce: Any) -> Any:
+    def _trained_parameters(self, model: Any) -> list[Any]:
+        aux = list(self.aux.parameters()) if self.aux is not None else []
+        return [*model.parameters(), *aux]
+
+    def _step(self, model: Any, task: str, seqs: list[list[int]], targets: np.ndarray, ce: Any,
+              bce: tuple[Any, Any]) -> Any:
         import torch
 
         from marketpulse.inference.batching import pad
 
         ids, mask = pad(seqs)
-        sent_logits, event_logits = model(torch.from_numpy(ids).to(self.device),
-                                          torch.from_numpy(mask).to(self.device))
+        out = model.forward_all(torch.from_numpy(ids).to(self.device), torch.from_numpy(mask).to(self.device))
         y = torch.from_numpy(targets).to(self.device)
         if task == "sentiment":
-            return ce(sent_logits, y.long())
-        return self.recipe.events.loss_weight * bce(event_logits, y.float())
+            return ce(out[0], y.long())
+        type_bce, subtype_bce = bce
+        n = len(EVENT_TYPES)
+        loss = self.recipe.events.loss_weight * type_bce(out[1], y[:, :n].float())
+        if self.aux is not None:
+            loss = loss + self.recipe.events.subtype_loss_weight * subtype_bce(self.aux(out[2]), y[:, n:].float())
+        return loss
 
     def dev_scores(self, model: Any) -> dict:
         sent_score = torch_scorer(model, self.sent_tok, self.device)
@@ -270,4 +307,62 @@ def _mean_state(states: list[dict]) -> dict:
 
 
 def train(recipe: Recipe, datasets: Path, out: Path) -> dict:
-    return Trainer(recipe, datasets, out).run()
+    if not recipe.schedule.soup_seeds:
+        return Trainer(recipe, datasets, out).run()
+    return train_soup(recipe, datasets, out)
+
+
+def train_soup(recipe: Recipe, datasets: Path, out: Path) -> dict:
+    """Train the main run and one run per soup seed (same data split, same initial weights, own
+    data order), then average their kept weights. Fine-tuned runs from one initialisation stay in
+    one basin, so their mean is a single model that behaves like a small ensemble, at no inference
+    cost. Each run's files stay under <out>/runs/<seed>; <out> gets the winner's."""
+    import torch
+
+    runs: list[dict] = []
+    for seed in [recipe.seed, *recipe.schedule.soup_seeds]:
+        run_dir = out / "runs" / str(seed)
+        finished = _finished_run(run_dir, recipe, seed)
+        if finished is not None:  # an interrupted soup resumes without retraining finished runs
+            log.info("soup run with data-order seed %d: reusing %s", seed, run_dir)
+            runs.append(finished)
+            continue
+        log.info("soup run with data-order seed %d", seed)
+        runs.append(Trainer(recipe, datasets, run_dir, order_seed=seed).run())
+    trainer = Trainer(recipe, datasets, out)
+    trainer.load()
+    states = [torch.load(out / "runs" / str(r["order_seed"]) / "checkpoint.pt", map_location="cpu",
+                         weights_only=True) for r in runs]
+    model = build_model(recipe.base_model, recipe.schedule.dropout, recipe.events.head).to(trainer.device)
+    model.load_state_dict(_mean_state(states))
+    soup = trainer.dev_scores(model)
+    log.info("soup of %d runs dev %s", len(runs), json.dumps({k: v for k, v in soup.items() if k != "thresholds"}))
+    best = max(runs, key=lambda r: r["best_select"])
+    if soup["select"] > best["best_select"]:
+        kept = "soup"
+        trainer._keep(model, soup)
+    else:
+        kept = f"run {best['order_seed']}"
+        run_dir = out / "runs" / str(best["order_seed"])
+        for name in ("checkpoint.pt", "thresholds.json"):
+            shutil.copyfile(run_dir / name, out / name)
+    summary = {"recipe": asdict(recipe), "device": trainer.device, "runs": runs, "soup": soup, "kept": kept,
+               "best_select": max(soup["select"], best["best_select"])}
+    (out / "train_log.json").write_text(json.dumps(summary, indent=1))
+    return summary
+
+
+def _run_identity(recipe: dict) -> dict:
+    """What decides a run's weights: the recipe minus its name, version and soup list."""
+    schedule = {k: v for k, v in recipe["schedule"].items() if k != "soup_seeds"}
+    return {**{k: v for k, v in recipe.items() if k not in ("name", "version")}, "schedule": schedule}
+
+
+def _finished_run(run_dir: Path, recipe: Recipe, order_seed: int) -> dict | None:
+    """A run folder's summary, if it holds a finished run of this recipe with this order seed."""
+    log_file = run_dir / "train_log.json"
+    if not (log_file.is_file() and (run_dir / "checkpoint.pt").is_file()):
+        return None
+    summary = json.loads(log_file.read_text())
+    same_recipe = _run_identity(summary["recipe"]) == _run_identity(json.loads(json.dumps(asdict(recipe))))
+    return summary if same_recipe and summary.get("order_seed") == order_seed else None

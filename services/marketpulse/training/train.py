@@ -12,8 +12,8 @@ import logging
 import random
 import shutil
 import time
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from marketpulse.core.messages import EVENT_TYPES
 from marketpulse.inference.batching import length_batches
 from marketpulse.inference.tokenize import WindowTokenizer
 from marketpulse.training import data as D
+from marketpulse.training import distill as KD
 from marketpulse.training import evaluate as E
 from marketpulse.training.model import base_model_dir, build_model, build_subtype_head, head_parameter_names
 from marketpulse.training.recipe import Recipe
@@ -113,13 +114,16 @@ def _event_pos_weight(targets: np.ndarray, cap: float) -> np.ndarray:
 
 
 class Trainer:
-    def __init__(self, recipe: Recipe, datasets: Path, out: Path, order_seed: int | None = None) -> None:
+    def __init__(self, recipe: Recipe, datasets: Path, out: Path, order_seed: int | None = None,
+                 distill: TaskData | None = None) -> None:
         """order_seed (default: the recipe seed) draws data order and dropout; the recipe seed
-        alone draws the splits and the initial weights, so soup runs share both."""
-        self.recipe, self.datasets, self.out = recipe, datasets, out
+        alone draws the splits and the initial weights, so soup runs share both. distill: token ids
+        of unlabelled texts and their soft targets (distill.ensemble_targets)."""
+        self.recipe, self.datasets, self.out, self.distill = recipe, datasets, out, distill
         self.order_seed = recipe.seed if order_seed is None else order_seed
         self.device = pick_device()
         self.rng = random.Random(self.order_seed)
+        self._pools: dict[str, CyclingPool] = {}  # one draw-without-replacement pool per data set
         tok_path = base_model_dir(recipe.base_model) / "tokenizer.json"
         self.sent_tok = WindowTokenizer.from_file(tok_path, recipe.sentiment.max_len)
         self.event_tok = WindowTokenizer.from_file(tok_path, recipe.events.max_len)
@@ -171,7 +175,14 @@ class Trainer:
             ("events", [ev.ids[i] for i in b.indices], ev.targets[b.indices])
             for b in cut_batches("events", picks, [len(x) for x in ev.ids], bs, self.rng)
         ]
-        return interleave([sent_batches, event_batches], self.rng)
+        groups = [sent_batches, event_batches]
+        if self.distill is not None and r.distill is not None:
+            kd = self.distill
+            pool = self._pools.setdefault("distill", CyclingPool(len(kd.ids), self.rng))
+            picks = pool.take(r.distill.samples_per_epoch)
+            groups.append([("distill", [kd.ids[i] for i in b.indices], kd.targets[b.indices])
+                           for b in cut_batches("distill", picks, [len(x) for x in kd.ids], bs, self.rng)])
+        return interleave(groups, self.rng)
 
     def run(self) -> dict:
         import torch
@@ -182,7 +193,7 @@ class Trainer:
         if r.schedule.threads:
             torch.set_num_threads(r.schedule.threads)
         self.load()
-        self._pools: dict[str, CyclingPool] = {}
+        self._pools = {}
         model = build_model(r.base_model, r.schedule.dropout, r.events.head).to(self.device)
         self.aux = None
         if self.subtypes:
@@ -272,6 +283,11 @@ class Trainer:
         y = torch.from_numpy(targets).to(self.device)
         if task == "sentiment":
             return ce(out[0], y.long())
+        if task == "distill":  # soft targets: sentiment cross-entropy + event BCE against the teachers
+            soft_ce = -(y[:, :3] * torch.log_softmax(out[0], -1)).sum(-1).mean()
+            soft_bce = torch.nn.functional.binary_cross_entropy_with_logits(out[1], y[:, 3:])
+            assert self.recipe.distill is not None
+            return self.recipe.distill.loss_weight * (soft_ce + soft_bce)
         type_bce, subtype_bce = bce
         n = len(EVENT_TYPES)
         loss = self.recipe.events.loss_weight * type_bce(out[1], y[:, :n].float())
@@ -291,6 +307,9 @@ class Trainer:
         thresholds = E.tune_thresholds(labels, probs)
         scores["events"] = E.multilabel_macro_f1(labels, probs, thresholds)
         scores["events_at_0.5"] = E.multilabel_macro_f1(labels, probs, np.full(len(EVENT_TYPES), 0.5))
+        documents = [e.document_id for e in self.events.dev]
+        if len(set(documents)) > 1:  # tiny test sets may hold one dev document; then there is no estimate
+            scores["events_cv"] = E.cross_validated_event_f1(labels, probs, documents)
         scores["thresholds"] = [round(float(t), 4) for t in thresholds]
         scores["select"] = float(np.mean([scores[k] for k in self.recipe.schedule.select_on]))
         return {k: round(v, 4) if isinstance(v, float) else v for k, v in scores.items()}
@@ -307,9 +326,62 @@ def _mean_state(states: list[dict]) -> dict:
 
 
 def train(recipe: Recipe, datasets: Path, out: Path) -> dict:
+    if recipe.distill is not None:
+        if recipe.schedule.soup_seeds:
+            raise ModelError("a recipe sets either distill or schedule.soup_seeds, not both")
+        return train_distilled(recipe, datasets, out)
     if not recipe.schedule.soup_seeds:
         return Trainer(recipe, datasets, out).run()
     return train_soup(recipe, datasets, out)
+
+
+def _train_or_reuse(recipe: Recipe, datasets: Path, run_dir: Path, seed: int, role: str) -> dict:
+    finished = _finished_run(run_dir, recipe, seed)
+    if finished is not None:  # an interrupted soup or distillation resumes without retraining
+        log.info("%s run with data-order seed %d: reusing %s", role, seed, run_dir)
+        return finished
+    log.info("%s run with data-order seed %d", role, seed)
+    return Trainer(recipe, datasets, run_dir, order_seed=seed).run()
+
+
+def train_distilled(recipe: Recipe, datasets: Path, out: Path) -> dict:
+    """Train the teachers (the recipe without its distill section, one run per teacher seed, kept
+    under <out>/runs/<seed> like soup runs), score the unlabelled texts with their ensemble, then
+    train the model that ships on the labelled batches plus those soft targets."""
+    import torch
+    from tqdm import tqdm
+
+    kd = recipe.distill
+    assert kd is not None
+    teacher_recipe = replace(recipe, distill=None, schedule=replace(recipe.schedule, soup_seeds=[]))
+    teachers = [_train_or_reuse(teacher_recipe, datasets, out / "runs" / str(seed), seed, "teacher")
+                for seed in kd.teacher_seeds]
+    student = Trainer(recipe, datasets, out)
+    student.load()
+    # Nothing that is scored anywhere (dev, test, the TFNS valid set) becomes a target.
+    banned = [e.text for exs in student.sent.dev.values() for e in exs]
+    banned += [e.text for e in [*student.events.dev, *student.events.test]]
+    for src in recipe.sentiment.sources:
+        if src.exclude_overlap_with:
+            banned += [e.text for e in D.read_tfns_valid(datasets, src.exclude_overlap_with)]
+    texts = KD.unlabelled_texts(datasets, kd, banned, recipe.seed)
+    ids = student.event_tok.encode_truncated(texts)
+
+    def predictions() -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        for summary in tqdm(teachers, desc="teachers scoring unlabelled text"):  # one loaded at a time
+            model = build_model(recipe.base_model, recipe.schedule.dropout, recipe.events.head).to(student.device)
+            state = torch.load(out / "runs" / str(summary["order_seed"]) / "checkpoint.pt", map_location="cpu",
+                               weights_only=True)
+            model.load_state_dict(state)
+            yield torch_scorer(model, student.event_tok, student.device)(texts)
+
+    targets = KD.ensemble_targets(predictions())
+    log.info("distillation: %d unlabelled texts scored by %d teachers", len(texts), len(teachers))
+    summary = Trainer(recipe, datasets, out, distill=TaskData(ids, targets)).run()
+    summary["teachers"] = teachers
+    summary["distill_texts"] = len(texts)
+    (out / "train_log.json").write_text(json.dumps(summary, indent=1))
+    return summary
 
 
 def train_soup(recipe: Recipe, datasets: Path, out: Path) -> dict:
@@ -319,16 +391,8 @@ def train_soup(recipe: Recipe, datasets: Path, out: Path) -> dict:
     cost. Each run's files stay under <out>/runs/<seed>; <out> gets the winner's."""
     import torch
 
-    runs: list[dict] = []
-    for seed in [recipe.seed, *recipe.schedule.soup_seeds]:
-        run_dir = out / "runs" / str(seed)
-        finished = _finished_run(run_dir, recipe, seed)
-        if finished is not None:  # an interrupted soup resumes without retraining finished runs
-            log.info("soup run with data-order seed %d: reusing %s", seed, run_dir)
-            runs.append(finished)
-            continue
-        log.info("soup run with data-order seed %d", seed)
-        runs.append(Trainer(recipe, datasets, run_dir, order_seed=seed).run())
+    runs = [_train_or_reuse(recipe, datasets, out / "runs" / str(seed), seed, "soup")
+            for seed in [recipe.seed, *recipe.schedule.soup_seeds]]
     trainer = Trainer(recipe, datasets, out)
     trainer.load()
     states = [torch.load(out / "runs" / str(r["order_seed"]) / "checkpoint.pt", map_location="cpu",
@@ -353,9 +417,11 @@ def train_soup(recipe: Recipe, datasets: Path, out: Path) -> dict:
 
 
 def _run_identity(recipe: dict) -> dict:
-    """What decides a run's weights: the recipe minus its name, version and soup list."""
+    """What decides a run's weights: the recipe minus its name, version and soup list (an absent
+    distill section, in logs written before it existed, is the same as none)."""
     schedule = {k: v for k, v in recipe["schedule"].items() if k != "soup_seeds"}
-    return {**{k: v for k, v in recipe.items() if k not in ("name", "version")}, "schedule": schedule}
+    rest = {k: v for k, v in recipe.items() if k not in ("name", "version") and not (k == "distill" and v is None)}
+    return {**rest, "schedule": schedule}
 
 
 def _finished_run(run_dir: Path, recipe: Recipe, order_seed: int) -> dict | None:

@@ -298,3 +298,37 @@ def test_an_epoch_plan_holds_the_recipes_share_of_distillation_batches(tmp_path:
     assert sum(len(seqs) for seqs, _ in distilled) == 10  # drawn with repeats from 3 texts
     assert all(t.shape[1] == 3 + len(EVENT_TYPES) for _, t in distilled)
     assert {task for task, _, _ in plan} == {"sentiment", "events", "distill"}
+
+
+def test_asymmetric_loss_keeps_the_positive_term_and_drops_easy_negatives() -> None:
+    import torch
+
+    from marketpulse.training.losses import asymmetric_bce, weighted_bce
+
+    logits = torch.tensor([[2.0, -1.0, -4.0], [0.5, 3.0, -0.2]])
+    targets = torch.tensor([[1.0, 0.0, 0.0], [0.0, 1.0, 1.0]])
+    pos_weight = torch.tensor([2.0, 1.0, 3.0])
+    # Without focusing or clipping it is the weighted BCE.
+    plain = asymmetric_bce(logits, targets, pos_weight, gamma_neg=0.0, clip=0.0)
+    assert torch.allclose(plain, weighted_bce(logits, targets, pos_weight))
+    # A negative below the clip costs nothing: sigmoid(-4) = 0.018 < 0.05.
+    easy = torch.tensor([[-4.0]])
+    assert asymmetric_bce(easy, torch.zeros(1, 1), torch.ones(1), gamma_neg=4.0, clip=0.05).item() == 0.0
+    # Focusing only ever lowers a negative's cost; positives are untouched.
+    hard_negative = torch.tensor([[1.0]])
+    assert (asymmetric_bce(hard_negative, torch.zeros(1, 1), torch.ones(1), gamma_neg=4.0, clip=0.05)
+            < weighted_bce(hard_negative, torch.zeros(1, 1), torch.ones(1)))
+    positive = torch.tensor([[0.3]])
+    assert torch.allclose(asymmetric_bce(positive, torch.ones(1, 1), torch.ones(1), gamma_neg=4.0, clip=0.05),
+                          weighted_bce(positive, torch.ones(1, 1), torch.ones(1)))
+
+
+@pytest.mark.timeout(240)
+def test_the_event_loss_is_chosen_by_the_recipe(tmp_path: Path) -> None:
+    raw = _recipe("label_attention")
+    raw["events"]["loss"] = "asymmetric"
+    summary = train(parse_recipe(raw), _datasets(tmp_path / "data"), tmp_path / "build")
+    assert summary["recipe"]["events"]["loss"] == "asymmetric"
+    raw["events"]["loss"] = "hinge"
+    with pytest.raises(ModelError, match="events.loss"):
+        train(parse_recipe(raw), _datasets(tmp_path / "data2"), tmp_path / "build2")

@@ -66,7 +66,7 @@ def tune_thresholds(labels: np.ndarray, probs: np.ndarray) -> np.ndarray:
     return tuned
 
 
-def cross_validated_event_f1(labels: np.ndarray, probs: np.ndarray, documents: Sequence[str], rounds: int = 30,
+def cross_validated_event_f1(labels: np.ndarray, probs: np.ndarray, documents: Sequence[str], rounds: int = 200,
                              seed: int = 0) -> float:
     """Event macro-F1 with thresholds tuned on other documents: split the documents in half at
     random, tune on one half and score the other, both ways, and average over the rounds. Scoring

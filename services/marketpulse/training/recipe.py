@@ -49,6 +49,11 @@ class EventTask:
     # > 0: an auxiliary subtype head (label_attention only; training-only) adds this share of its
     # loss to every event batch.
     subtype_loss_weight: float = 0.0
+    # "bce": BCE with pos_weight; "asymmetric": the same positive term, negatives below asl_clip
+    # cost nothing and the rest are weighted by p^asl_gamma_neg (training/losses.py).
+    loss: str = "bce"
+    asl_gamma_neg: float = 4.0
+    asl_clip: float = 0.05
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,9 @@ import logging
 import random
 import shutil
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from marketpulse.inference.tokenize import WindowTokenizer
 from marketpulse.training import data as D
 from marketpulse.training import distill as KD
 from marketpulse.training import evaluate as E
+from marketpulse.training import losses as L
 from marketpulse.training.model import base_model_dir, build_model, build_subtype_head, head_parameter_names
 from marketpulse.training.recipe import Recipe
 from marketpulse.training.sampling import CyclingPool, cut_batches, interleave, quotas
@@ -105,6 +107,15 @@ def _optimizer(model: Any, recipe: Recipe, total_steps: int, aux: Any = None) ->
         return max(0.0, (total_steps - step) / max(1, total_steps - warmup))
 
     return opt, torch.optim.lr_scheduler.LambdaLR(opt, factor)
+
+
+def _type_loss(recipe: Recipe, pos_weight: Any) -> Callable[[Any, Any], Any]:
+    ev = recipe.events
+    if ev.loss == "bce":
+        return partial(L.weighted_bce, pos_weight=pos_weight)
+    if ev.loss == "asymmetric":
+        return partial(L.asymmetric_bce, pos_weight=pos_weight, gamma_neg=ev.asl_gamma_neg, clip=ev.asl_clip)
+    raise ModelError(f"events.loss must be 'bce' or 'asymmetric', not {ev.loss!r}")
 
 
 def _event_pos_weight(targets: np.ndarray, cap: float) -> np.ndarray:
@@ -210,8 +221,8 @@ class Trainer:
         ce = torch.nn.CrossEntropyLoss(label_smoothing=r.sentiment.label_smoothing)
         pos_weight = torch.from_numpy(_event_pos_weight(self.event_train.targets, r.events.pos_weight_cap))
         n = len(EVENT_TYPES)  # type columns first, then any subtype columns
-        bce = (torch.nn.BCEWithLogitsLoss(pos_weight=pos_weight[:n].to(self.device)),
-               torch.nn.BCEWithLogitsLoss(pos_weight=pos_weight[n:].to(self.device)))
+        bce = (_type_loss(r, pos_weight[:n].to(self.device)),
+               partial(L.weighted_bce, pos_weight=pos_weight[n:].to(self.device)))
         self.out.mkdir(parents=True, exist_ok=True)
         history, best, bad_epochs, step = [], -1.0, 0, 0
         recent: list[tuple[int, dict]] = []  # (epoch, weights) of the last epochs, for averaging

@@ -180,7 +180,6 @@ def read_tfns_valid(root: Path, path: str) -> list[SentimentExample]:
     return read_source(root, src, 0.0)
 
 
-
 def read_unlabelled(root: Path, src: UnlabelledSource) -> list[str]:
     """The non-empty texts of one unlabelled source."""
     path = root / src.path

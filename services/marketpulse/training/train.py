@@ -29,7 +29,7 @@ from marketpulse.training import distill as KD
 from marketpulse.training import evaluate as E
 from marketpulse.training import losses as L
 from marketpulse.training.model import base_model_dir, build_model, build_subtype_head, head_parameter_names
-from marketpulse.training.recipe import Recipe
+from marketpulse.training.recipe import Recipe, parse_recipe
 from marketpulse.training.sampling import CyclingPool, cut_batches, interleave, quotas
 
 log = logging.getLogger(__name__)
@@ -295,9 +295,9 @@ class Trainer:
         if task == "sentiment":
             return ce(out[0], y.long())
         if task == "distill":  # soft targets: sentiment cross-entropy + event BCE against the teachers
+            assert self.recipe.distill is not None
             soft_ce = -(y[:, :3] * torch.log_softmax(out[0], -1)).sum(-1).mean()
             soft_bce = torch.nn.functional.binary_cross_entropy_with_logits(out[1], y[:, 3:])
-            assert self.recipe.distill is not None
             return self.recipe.distill.loss_weight * (soft_ce + soft_bce)
         type_bce, subtype_bce = bce
         n = len(EVENT_TYPES)
@@ -428,11 +428,12 @@ def train_soup(recipe: Recipe, datasets: Path, out: Path) -> dict:
 
 
 def _run_identity(recipe: dict) -> dict:
-    """What decides a run's weights: the recipe minus its name, version and soup list (an absent
-    distill section, in logs written before it existed, is the same as none)."""
-    schedule = {k: v for k, v in recipe["schedule"].items() if k != "soup_seeds"}
-    rest = {k: v for k, v in recipe.items() if k not in ("name", "version") and not (k == "distill" and v is None)}
-    return {**rest, "schedule": schedule}
+    """What decides a run's weights: the recipe minus its name, version and soup list. Parsing
+    first fills in defaults, so a log written before an option existed matches a recipe that
+    leaves that option at its default."""
+    full = json.loads(json.dumps(asdict(parse_recipe(recipe))))
+    schedule = {k: v for k, v in full["schedule"].items() if k != "soup_seeds"}
+    return {**{k: v for k, v in full.items() if k not in ("name", "version")}, "schedule": schedule}
 
 
 def _finished_run(run_dir: Path, recipe: Recipe, order_seed: int) -> dict | None:

@@ -20,8 +20,7 @@ class CheckpointClassifier:
         import torch
 
         from marketpulse.inference.tokenize import WindowTokenizer
-        from marketpulse.training.export import load_trained
-        from marketpulse.training.model import base_model_dir
+        from marketpulse.training.model import base_model_dir, load_trained
         from marketpulse.training.recipe import load_recipe
 
         torch.set_num_threads(threads)

@@ -24,7 +24,7 @@ from marketpulse.core.messages import EVENT_TYPES, SENTIMENT_LABELS
 from marketpulse.inference.batching import length_batches
 from marketpulse.inference.tokenize import WindowTokenizer
 from marketpulse.training import data as D
-from marketpulse.training.model import base_model_dir, build_model
+from marketpulse.training.model import base_model_dir, load_trained
 from marketpulse.training.outliers import prepare_for_int8, rowwise_word_embeddings
 from marketpulse.training.recipe import Recipe
 
@@ -39,18 +39,6 @@ INT8_AGREEMENT_FLOOR = 0.97
 _OPSET = 17
 _TORCH_SAMPLE = 512
 _CALIBRATION_TEXTS = 1024
-
-
-def load_trained(recipe: Recipe, build: Path) -> Any:
-    import torch
-
-    model = build_model(recipe.base_model, recipe.schedule.dropout, recipe.events.head)
-    try:
-        state = torch.load(build / "checkpoint.pt", map_location="cpu", weights_only=True)
-    except FileNotFoundError as exc:
-        raise ModelError(f"no checkpoint in {build}: run `marketpulse train` first") from exc
-    model.load_state_dict(state)
-    return model.eval()
 
 
 def to_onnx(model: Any, path: Path) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 
 from marketpulse.core.errors import ModelError
 from marketpulse.core.messages import EVENT_TYPES, SENTIMENT_LABELS
+from marketpulse.training.recipe import Recipe
 
 
 def base_model_dir(base: str) -> Path:
@@ -96,6 +97,19 @@ def build_model(base: str, dropout: float, event_head: str = "mean") -> Any:
     # Eager attention exports as plain MatMul/Softmax, which ONNX Runtime's optimiser fuses.
     encoder = AutoModel.from_pretrained(str(base_model_dir(base)), attn_implementation="eager")
     return MultiTaskModel(encoder)
+
+
+def load_trained(recipe: Recipe, build: Path) -> Any:
+    """The model saved in <build>/checkpoint.pt, in eval mode, on the CPU."""
+    import torch
+
+    model = build_model(recipe.base_model, recipe.schedule.dropout, recipe.events.head)
+    try:
+        state = torch.load(build / "checkpoint.pt", map_location="cpu", weights_only=True)
+    except FileNotFoundError as exc:
+        raise ModelError(f"no checkpoint in {build}: run `marketpulse train` first") from exc
+    model.load_state_dict(state)
+    return model.eval()
 
 
 def head_parameter_names(model: Any) -> set[str]:

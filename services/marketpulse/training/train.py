@@ -28,7 +28,13 @@ from marketpulse.training import data as D
 from marketpulse.training import distill as KD
 from marketpulse.training import evaluate as E
 from marketpulse.training import losses as L
-from marketpulse.training.model import base_model_dir, build_model, build_subtype_head, head_parameter_names
+from marketpulse.training.model import (
+    base_model_dir,
+    build_model,
+    build_subtype_head,
+    head_parameter_names,
+    load_trained,
+)
 from marketpulse.training.recipe import Recipe, parse_recipe
 from marketpulse.training.sampling import CyclingPool, cut_batches, interleave, quotas
 
@@ -359,7 +365,6 @@ def train_distilled(recipe: Recipe, datasets: Path, out: Path) -> dict:
     """Train the teachers (the recipe without its distill section, one run per teacher seed, kept
     under <out>/runs/<seed> like soup runs), score the unlabelled texts with their ensemble, then
     train the model that ships on the labelled batches plus those soft targets."""
-    import torch
     from tqdm import tqdm
 
     kd = recipe.distill
@@ -372,18 +377,14 @@ def train_distilled(recipe: Recipe, datasets: Path, out: Path) -> dict:
     # Nothing that is scored anywhere (dev, test, the TFNS valid set) becomes a target.
     banned = [e.text for exs in student.sent.dev.values() for e in exs]
     banned += [e.text for e in [*student.events.dev, *student.events.test]]
-    for src in recipe.sentiment.sources:
-        if src.exclude_overlap_with:
-            banned += [e.text for e in D.read_tfns_valid(datasets, src.exclude_overlap_with)]
+    for path in {src.exclude_overlap_with for src in recipe.sentiment.sources if src.exclude_overlap_with}:
+        banned += [e.text for e in D.read_tfns_valid(datasets, path)]
     texts = KD.unlabelled_texts(datasets, kd, banned, recipe.seed)
     ids = student.event_tok.encode_truncated(texts)
 
     def predictions() -> Iterator[tuple[np.ndarray, np.ndarray]]:
         for summary in tqdm(teachers, desc="teachers scoring unlabelled text"):  # one loaded at a time
-            model = build_model(recipe.base_model, recipe.schedule.dropout, recipe.events.head).to(student.device)
-            state = torch.load(out / "runs" / str(summary["order_seed"]) / "checkpoint.pt", map_location="cpu",
-                               weights_only=True)
-            model.load_state_dict(state)
+            model = load_trained(recipe, out / "runs" / str(summary["order_seed"])).to(student.device)
             yield torch_scorer(model, student.event_tok, student.device)(texts)
 
     targets = KD.ensemble_targets(predictions())
@@ -442,5 +443,5 @@ def _finished_run(run_dir: Path, recipe: Recipe, order_seed: int) -> dict | None
     if not (log_file.is_file() and (run_dir / "checkpoint.pt").is_file()):
         return None
     summary = json.loads(log_file.read_text())
-    same_recipe = _run_identity(summary["recipe"]) == _run_identity(json.loads(json.dumps(asdict(recipe))))
+    same_recipe = _run_identity(summary["recipe"]) == _run_identity(asdict(recipe))
     return summary if same_recipe and summary.get("order_seed") == order_seed else None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from marketpulse.alerts.bench import BenchConfig, report_lines, run
@@ -58,3 +59,32 @@ def test_injected_shifts_are_found_and_reported(tmp_path):
     cached = FakeClassifier()
     run(cfg, cached, progress=Quiet)  # a rerun scores nothing: the cache has every text
     assert cached.calls == []
+
+
+class Strict(FakeClassifier):
+    """Detects nothing whatever the probability, as a model whose tuned thresholds sit above 0.9 would."""
+
+    def classify(self, texts):
+        return [replace(p, events=[]) for p in super().classify(texts)]
+
+
+def test_replayed_documents_carry_the_models_own_event_decisions(tmp_path):
+    import numpy as np
+
+    from marketpulse.alerts.bench import Doc, ScoreCache, scored
+
+    text = "Acme hit by lawsuit"
+    doc = Doc(doc_id="d1", t=START, text=text, url="", entities=["ACME"])
+    for classifier, expected in ((FakeClassifier(), ["Legal"]), (Strict(), [])):
+        cache = ScoreCache(tmp_path / type(classifier).__name__, classifier)
+        row = cache.score([text], 8, Quiet)[ScoreCache.key(text)]
+        got = scored(doc, row, ("m", "1"))
+        assert got.events == expected and got.event_scores["Legal"] == np.float32(0.9)
+
+    # a cache written with an older row layout is rescored rather than misread
+    stale = ScoreCache(tmp_path / "stale", FakeClassifier())
+    stale.path.parent.mkdir(parents=True)
+    np.savez_compressed(stale.path, keys=np.array([ScoreCache.key(text)]), values=np.zeros((1, 21), np.float32))
+    fresh = FakeClassifier()
+    ScoreCache(tmp_path / "stale", fresh).score([text], 8, Quiet)
+    assert fresh.calls == [1]

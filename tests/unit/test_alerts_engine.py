@@ -129,6 +129,15 @@ def test_event_trigger_for_watched_tickers_only_and_with_polarity():
     assert [a.documents[0].doc_id for a in alerts] == ["legal", "rating-down"]
 
 
+def test_event_trigger_needs_the_models_own_detection_as_well_as_the_floor():
+    engine = AlertEngine(AlertSettings(event_threshold=0.8))
+    # 0.9 is above the floor but below the type's tuned threshold, so the model did not list it
+    undetected = doc("undetected", 100, -0.8, ("AAPL",), {"Legal": 0.9}).model_copy(update={"events": []})
+    detected = doc("detected", 200, -0.8, ("MSFT",), {"Legal": 0.9})
+    alerts = engine.observe([undetected, detected])
+    assert {(a.rule, a.entity) for a in alerts} == {("event:Legal", "MSFT")}
+
+
 def test_ids_are_deterministic_whatever_the_batching():
     docs = background() + burst("AAPL", BURST_AT, n=12)
     a = [(x.alert_id, x.state, x.severity, x.updated_at) for x in run(AlertEngine(), docs, size=7)]

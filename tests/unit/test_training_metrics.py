@@ -40,3 +40,17 @@ def test_cross_validated_event_f1_tunes_on_one_half_of_the_documents_and_scores_
     assert in_sample == pytest.approx(0.8)
     with pytest.raises(ValueError, match="two documents"):
         E.cross_validated_event_f1(labels, probs, ["a"] * 4)
+
+
+def test_metrics_keep_each_soup_runs_history_and_which_model_was_kept() -> None:
+    from marketpulse.training.report import _training_summary
+
+    epoch = {"epoch": 1, "select": 0.7}
+    assert _training_summary({"history": [epoch]}) == {"history": [epoch]}
+    soup_log = {"kept": "soup", "soup": {"select": 0.74, "thresholds": [0.5] * 18},
+                "runs": [{"order_seed": 13, "history": [epoch], "best_select": 0.7},
+                         {"order_seed": 19, "history": [], "best_select": 0.0}]}
+    assert _training_summary(soup_log) == {
+        "kept": "soup", "soup": {"select": 0.74},
+        "runs": [{"order_seed": 13, "history": [epoch]}, {"order_seed": 19, "history": []}],
+    }

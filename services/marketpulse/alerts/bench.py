@@ -35,6 +35,7 @@ from marketpulse.core.messages import EVENT_TYPES, Alert, RawDocument, ScoredDoc
 SIGNAL_RULES = (SHIFT, DRIFT)
 _CASHTAG = re.compile(r"\$[A-Za-z][A-Za-z.]{0,5}\b")
 _LABELS = ("negative", "neutral", "positive")
+_ROW_WIDTH = len(_LABELS) + 2 * len(EVENT_TYPES)  # sentiment probs, event probs, event decisions
 
 
 @dataclass
@@ -195,7 +196,10 @@ def near_dedup(stream: list[Doc]) -> list[Doc]:
 
 
 class ScoreCache:
-    """Classifier outputs per text (sha1), in one .npz per model version: reruns score nothing."""
+    """Classifier outputs per text (sha1), in one .npz per model version: reruns score nothing.
+
+    A row is the 3 sentiment probabilities, the 18 event probabilities and the model's 18 event
+    decisions (its per-type thresholds), so replays see the same `events` the pipeline would."""
 
     def __init__(self, directory: Path, classifier) -> None:
         safe = re.sub(r"[^A-Za-z0-9._-]", "_", f"{classifier.name}-{classifier.version}")
@@ -204,7 +208,8 @@ class ScoreCache:
         self.rows: dict[str, np.ndarray] = {}
         if self.path.exists():
             data = np.load(self.path)
-            self.rows = dict(zip(data["keys"].tolist(), data["values"], strict=True))
+            if data["values"].shape[1:] == (_ROW_WIDTH,):  # an older layout is rescored, not misread
+                self.rows = dict(zip(data["keys"].tolist(), data["values"], strict=True))
 
     @staticmethod
     def key(text: str) -> str:
@@ -218,7 +223,8 @@ class ScoreCache:
                 keys = missing[i:i + batch]
                 for k, p in zip(keys, self.classifier.classify([by_key[k] for k in keys]), strict=True):
                     self.rows[k] = np.array([p.sentiment_scores[x] for x in _LABELS]
-                                            + [p.event_scores.get(e, 0.0) for e in EVENT_TYPES], dtype=np.float32)
+                                            + [p.event_scores.get(e, 0.0) for e in EVENT_TYPES]
+                                            + [e in p.events for e in EVENT_TYPES], dtype=np.float32)
                 bar.update(len(keys))
         if missing:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -230,13 +236,14 @@ class ScoreCache:
 def scored(doc: Doc, row: np.ndarray, model: tuple[str, str]) -> ScoredDocument:
     probs = {x: float(row[i]) for i, x in enumerate(_LABELS)}
     events = {e: float(row[3 + i]) for i, e in enumerate(EVENT_TYPES)}
+    detected = [e for i, e in enumerate(EVENT_TYPES) if row[3 + len(EVENT_TYPES) + i]]
     return ScoredDocument(
         doc_id=doc.doc_id, source="stocknet" if doc.doc_id.startswith("stocknet") else "injected",
         source_kind="social", url=doc.url, title=doc.text[:200], published_at=doc.t, ingested_at=doc.t,
         scored_at=doc.t, entities=doc.entities, model_name=model[0], model_version=model[1],
         sentiment=max(probs, key=probs.__getitem__), sentiment_scores=probs,
         sentiment_score=max(-1.0, min(1.0, probs["positive"] - probs["negative"])),
-        events=[e for e, p in events.items() if p >= 0.5], event_scores=events,
+        events=detected, event_scores=events,
     )
 
 

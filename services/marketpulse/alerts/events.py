@@ -1,4 +1,9 @@
-"""Event triggers: a selected event type above a probability threshold, for watched tickers.
+"""Event triggers: a selected event type the model detected, above a probability floor, for watched tickers.
+
+Detected means the type is in the document's `events`, i.e. its probability reached the threshold
+tuned on dev for that type. The floor only raises the bar: event probabilities are not calibrated
+across types or model versions (an asymmetric loss shifts them up), so a floor alone would fire on
+decisions the model itself did not make.
 
 A rule is an event type, optionally with a required polarity ("Rating:negative" = a rating
 event in a document whose sentiment is negative). Repeats merge in the lifecycle (cooldown).
@@ -42,7 +47,8 @@ class EventTrigger:
         out = []
         for rule in self.rules:
             prob = doc.event_scores.get(rule.event_type, 0.0)
-            if prob < self.threshold or (rule.polarity and doc.sentiment != rule.polarity):
+            detected = rule.event_type in doc.events and prob >= self.threshold
+            if not detected or (rule.polarity and doc.sentiment != rule.polarity):
                 continue
             direction = doc.sentiment if doc.sentiment != "neutral" else "none"
             severity = "critical" if direction == "negative" and prob >= self.critical else "warning"

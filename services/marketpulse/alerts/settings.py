@@ -68,7 +68,9 @@ class AlertSettings(BaseSettings):
         "Legal,Merger/Acquisition,Rating:negative,Dividend:negative",
         description="event triggers: TYPE or TYPE:negative|positive, comma-separated",
     )
-    event_threshold: float = Field(0.8, ge=0, le=1, description="event probability that triggers an event alert")
+    event_threshold: float = Field(
+        0.8, ge=0, le=1, description="probability floor of an event alert, on top of the model's per-type detection"
+    )
     event_critical: float = Field(0.95, ge=0, le=1, description="probability of a negative event that is critical")
     event_watchlist: str = Field("", description="tickers watched for event triggers, comma-separated; empty = all")
     event_cooldown_s: float = Field(6 * 3600.0, ge=0, description="event alerts for one ticker merge within this")

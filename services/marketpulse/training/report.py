@@ -39,6 +39,18 @@ def _score_model(clf: OnnxClassifier, recipe: Recipe, datasets: Path) -> dict:
     return out
 
 
+def _training_summary(train_log: dict) -> dict:
+    """Every epoch's dev figures. A soup has no history of its own: it keeps each run's, the soup's
+    dev figures and which of them training kept."""
+    if "runs" not in train_log:
+        return {"history": train_log.get("history", [])}
+    return {
+        "kept": train_log["kept"],
+        "soup": {k: v for k, v in train_log["soup"].items() if k != "thresholds"},
+        "runs": [{"order_seed": r["order_seed"], "history": r["history"]} for r in train_log["runs"]],
+    }
+
+
 def build_metrics(recipe: Recipe, model_dir: Path, build: Path, datasets: Path) -> dict:
     bundle = ModelBundle.load(model_dir)
     t0 = time.monotonic()
@@ -58,7 +70,7 @@ def build_metrics(recipe: Recipe, model_dir: Path, build: Path, datasets: Path) 
         "fp32": fp32,
         "int8_drop_vs_fp32": drop,
         "parity": parity,
-        "training_history": train_log.get("history", []),
+        "training": _training_summary(train_log),
         "scoring_seconds": round(time.monotonic() - t0, 1),
     }
 

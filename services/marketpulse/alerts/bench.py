@@ -234,9 +234,10 @@ class ScoreCache:
 
 
 def scored(doc: Doc, row: np.ndarray, model: tuple[str, str]) -> ScoredDocument:
-    probs = {x: float(row[i]) for i, x in enumerate(_LABELS)}
-    events = {e: float(row[3 + i]) for i, e in enumerate(EVENT_TYPES)}
-    detected = [e for i, e in enumerate(EVENT_TYPES) if row[3 + len(EVENT_TYPES) + i]]
+    n, m = len(_LABELS), len(EVENT_TYPES)
+    probs = {x: float(p) for x, p in zip(_LABELS, row[:n], strict=True)}
+    events = {e: float(p) for e, p in zip(EVENT_TYPES, row[n:n + m], strict=True)}
+    detected = [e for e, flag in zip(EVENT_TYPES, row[n + m:], strict=True) if flag]
     return ScoredDocument(
         doc_id=doc.doc_id, source="stocknet" if doc.doc_id.startswith("stocknet") else "injected",
         source_kind="social", url=doc.url, title=doc.text[:200], published_at=doc.t, ingested_at=doc.t,

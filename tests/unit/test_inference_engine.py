@@ -11,7 +11,7 @@ import pytest
 
 from marketpulse.core.messages import EVENT_TYPES, SENTIMENT_LABELS
 from marketpulse.inference.base import Classifier
-from marketpulse.inference.batching import _cuts, length_batches
+from marketpulse.inference.batching import CPU_SHAPES, GPU_SHAPES, ShapePolicy, _cuts, length_batches
 from marketpulse.inference.bundle import default_model_dir
 from marketpulse.inference.engine import OnnxClassifier, load_classifier
 
@@ -86,6 +86,58 @@ def test_length_grouping_preserves_order() -> None:
             assert batch.attention_mask[row].sum() == len(seqs[pos])
         seen.extend(batch.rows.tolist())
     assert sorted(seen) == list(range(len(seqs)))
+
+
+def test_gpu_batches_take_few_shapes_and_keep_their_rows() -> None:
+    rng = random.Random(5)
+    seqs = [[7] * rng.randint(3, 60) for _ in range(300)]
+    allowed = set(GPU_SHAPES.warmup_shapes(256, 128))
+    seen = []
+    for batch in length_batches(seqs, max_batch=256, max_tokens=8192, shapes=GPU_SHAPES):
+        n_rows, width = batch.input_ids.shape
+        assert (n_rows, width) in allowed
+        assert n_rows >= len(batch.rows) and width >= max(len(seqs[i]) for i in batch.rows)
+        for row, pos in enumerate(batch.rows):
+            assert batch.attention_mask[row].sum() == len(seqs[pos])
+        assert (batch.attention_mask[len(batch.rows):].sum(axis=1) == 1).all()  # padding rows: one position
+        seen.extend(batch.rows.tolist())
+    assert sorted(seen) == list(range(len(seqs)))
+    # A caller's batch of 32 mixed headlines is one call on a GPU, several narrower ones on a CPU.
+    caller = seqs[:32]
+    assert len(list(length_batches(caller, 256, 8192, shapes=GPU_SHAPES))) == 1
+    assert len(list(length_batches(caller, 32, 8192, shapes=CPU_SHAPES))) > 1
+
+
+def test_warmup_shapes_are_bounded_only_when_padding_bounds_them() -> None:
+    assert CPU_SHAPES.warmup_shapes(32, 128) == []
+    assert len(GPU_SHAPES.warmup_shapes(256, 128)) == 9 * 8  # rows 1..256 in powers of two x widths 16..128
+    assert GPU_SHAPES.padded(33, 17) == (64, 32)
+
+
+def test_gpu_padding_does_not_change_the_answers(engine: OnnxClassifier) -> None:
+    padded = OnnxClassifier(engine.bundle, provider="cpu", shapes=GPU_SHAPES)
+    texts = [*HEADLINES, "Shares plunge on fraud probe", "Stock soars on record profit", "ok " * 200]
+    plain, wide = engine.classify(texts), padded.classify(texts)
+    assert [p.sentiment for p in plain] == [p.sentiment for p in wide]
+    for a, b in zip(plain, wide, strict=True):
+        assert max(abs(a.sentiment_scores[k] - b.sentiment_scores[k]) for k in SENTIMENT_LABELS) < 0.05
+        assert max(abs(a.event_scores[t] - b.event_scores[t]) for t in EVENT_TYPES) < 0.05
+
+
+def test_warmup_runs_every_shape_the_policy_allows(engine: OnnxClassifier) -> None:
+    policy = ShapePolicy(call_cost=1 << 20, width_multiple=64, pow2_rows=True)
+    clf = OnnxClassifier(engine.bundle, provider="cpu", max_batch=4, shapes=policy)
+    session, shapes = clf._session, []
+
+    class Recording:  # the real session, with the shapes it was asked to run written down
+        def run(self, names, feeds):
+            shapes.append(feeds["input_ids"].shape)
+            return session.run(names, feeds)
+
+    clf._session = Recording()
+    clf.warmup()
+    assert set(policy.warmup_shapes(4, engine.bundle.window)) <= set(shapes)
+    assert len(policy.warmup_shapes(4, engine.bundle.window)) == 3 * 2  # rows 1, 2, 4 x widths 64, 128
 
 
 def _partition_cost(lengths: list[int], cuts: list[int], call_cost: int) -> int:

@@ -15,7 +15,7 @@ import numpy as np
 
 from marketpulse.core.messages import EVENT_TYPES, SENTIMENT_LABELS
 from marketpulse.inference.base import Prediction
-from marketpulse.inference.batching import length_batches
+from marketpulse.inference.batching import CPU_SHAPES, GPU_SHAPES, ShapePolicy, length_batches
 from marketpulse.inference.bundle import ModelBundle, default_model_dir
 from marketpulse.inference.providers import CUDA, create_session
 from marketpulse.inference.tokenize import Chunk, WindowTokenizer
@@ -23,6 +23,7 @@ from marketpulse.inference.tokenize import Chunk, WindowTokenizer
 log = logging.getLogger(__name__)
 
 _POSITIVE, _NEGATIVE = SENTIMENT_LABELS.index("positive"), SENTIMENT_LABELS.index("negative")
+_WARMUP_TOKEN = 1000  # any in-vocabulary id: warmup runs are about shapes, not text
 
 
 def _softmax(x: np.ndarray) -> np.ndarray:
@@ -45,6 +46,7 @@ class OnnxClassifier:
         max_batch_tokens: int = 8192,
         max_batch: int | None = None,
         onnx_file: Path | None = None,
+        shapes: ShapePolicy | None = None,
     ) -> None:
         self.bundle = bundle
         self.name, self.version = bundle.name, bundle.version
@@ -54,13 +56,20 @@ class OnnxClassifier:
         self.max_batch_tokens = max_batch_tokens
         # Small CPU batches keep latency low at no throughput cost; a GPU wants many rows at once.
         self.max_batch = max_batch or (256 if self.placement.provider == CUDA else 32)
+        self.shapes = shapes or (GPU_SHAPES if self.placement.provider == CUDA else CPU_SHAPES)
 
     def warmup(self) -> None:
-        """First runs allocate buffers and pick kernels; pay that before real traffic, per shape class."""
+        """First runs allocate buffers and pick kernels; pay that before real traffic: on a GPU for
+        every shape the batches can take, on the CPU for a few shape classes."""
         t0 = time.perf_counter()
         for n_words in (4, 24, 120):
             self.classify(["warm up the market model " * (n_words // 5 + 1)] * 8)
-        log.info("warmup %s on %s: %.0f ms", self.name, self.placement.provider, (time.perf_counter() - t0) * 1e3)
+        shapes = self.shapes.warmup_shapes(self.max_batch, self.bundle.window)
+        for rows, width in shapes:
+            ids = np.full((rows, width), _WARMUP_TOKEN, dtype=np.int64)
+            self._session.run(None, {"input_ids": ids, "attention_mask": np.ones_like(ids)})
+        log.info("warmup %s on %s (%d shapes): %.0f ms", self.name, self.placement.provider, len(shapes) + 3,
+                 (time.perf_counter() - t0) * 1e3)
 
     def classify(self, texts: Sequence[str]) -> list[Prediction]:
         sentiment, events = self.score(texts)
@@ -81,9 +90,10 @@ class OnnxClassifier:
         sent = np.empty((len(chunks), len(SENTIMENT_LABELS)), dtype=np.float32)
         events = np.empty((len(chunks), len(EVENT_TYPES)), dtype=np.float32)
         seqs = [c.ids for c in chunks]
-        for batch in length_batches(seqs, self.max_batch, self.max_batch_tokens):
+        for batch in length_batches(seqs, self.max_batch, self.max_batch_tokens, shapes=self.shapes):
             s, e = self._session.run(None, {"input_ids": batch.input_ids, "attention_mask": batch.attention_mask})
-            sent[batch.rows], events[batch.rows] = s, e
+            n = len(batch.rows)  # any padding rows come last
+            sent[batch.rows], events[batch.rows] = s[:n], e[:n]
         return sent, events
 
     def _encode_post(

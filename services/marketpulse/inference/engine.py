@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 
 _POSITIVE, _NEGATIVE = SENTIMENT_LABELS.index("positive"), SENTIMENT_LABELS.index("negative")
 _WARMUP_TOKEN = 1000  # any in-vocabulary id: warmup runs are about shapes, not text
+_WARMUP_WORDS = (4, 24, 120)  # one short, one headline-sized and one long batch of text
 
 
 def _softmax(x: np.ndarray) -> np.ndarray:
@@ -62,14 +63,14 @@ class OnnxClassifier:
         """First runs allocate buffers and pick kernels; pay that before real traffic: on a GPU for
         every shape the batches can take, on the CPU for a few shape classes."""
         t0 = time.perf_counter()
-        for n_words in (4, 24, 120):
+        for n_words in _WARMUP_WORDS:
             self.classify(["warm up the market model " * (n_words // 5 + 1)] * 8)
         shapes = self.shapes.warmup_shapes(self.max_batch, self.bundle.window)
         for rows, width in shapes:
             ids = np.full((rows, width), _WARMUP_TOKEN, dtype=np.int64)
             self._session.run(None, {"input_ids": ids, "attention_mask": np.ones_like(ids)})
-        log.info("warmup %s on %s (%d shapes): %.0f ms", self.name, self.placement.provider, len(shapes) + 3,
-                 (time.perf_counter() - t0) * 1e3)
+        log.info("warmup %s on %s (%d shapes): %.0f ms", self.name, self.placement.provider,
+                 len(shapes) + len(_WARMUP_WORDS), (time.perf_counter() - t0) * 1e3)
 
     def classify(self, texts: Sequence[str]) -> list[Prediction]:
         sentiment, events = self.score(texts)

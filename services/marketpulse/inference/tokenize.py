@@ -37,8 +37,8 @@ class WindowTokenizer:
         self.window = window
         # Overlap a quarter window so a sentence cut at a boundary is seen whole in one chunk.
         self.stride = stride if stride is not None else max(1, (window - 2) * 3 // 4)
-        self.cls_id = self._special("[CLS]")
-        self.sep_id = self._special("[SEP]")
+        self.cls_id = self.special_id("[CLS]")
+        self.sep_id = self.special_id("[SEP]")
 
     @classmethod
     def from_file(cls, path: Path, window: int) -> WindowTokenizer:
@@ -47,7 +47,7 @@ class WindowTokenizer:
         except Exception as exc:  # noqa: BLE001 - tokenizers raises plain Exception subclasses
             raise ModelError(f"cannot load tokenizer {path}: {exc}") from exc
 
-    def _special(self, token: str) -> int:
+    def special_id(self, token: str) -> int:
         token_id = self._tok.token_to_id(token)
         if token_id is None:
             raise ModelError(f"tokenizer has no {token} token")

@@ -105,6 +105,20 @@ class Distillation:
 
 
 @dataclass(frozen=True)
+class Adaptation:
+    """Masked-LM training of the base encoder on the recipe's own training text before fine-tuning
+    (training/adapt.py). `epochs` counts passes over the event train sentences; each event batch is
+    followed by one sentiment batch."""
+
+    epochs: float = 5.0
+    lr: float = 1e-4
+    head_steps: int = 300  # the fresh MLM head alone first, at head_lr
+    head_lr: float = 1e-3
+    mask_prob: float = 0.15
+    seed: int = 0
+
+
+@dataclass(frozen=True)
 class Recipe:
     name: str
     version: str
@@ -119,6 +133,7 @@ class Recipe:
     int8_method: str = "dynamic"
     max_steps: int | None = None  # smoke tests stop early
     distill: Distillation | None = None
+    adapt: Adaptation | None = None
 
 
 def _build(cls: type, raw: dict[str, Any]) -> Any:
@@ -146,6 +161,7 @@ def parse_recipe(raw: dict[str, Any]) -> Recipe:
                 "events": _build(EventTask, raw["events"]),
                 "schedule": _build(Schedule, raw.get("schedule", {})),
                 "distill": distill,
+                "adapt": None if raw.get("adapt") is None else _build(Adaptation, raw["adapt"]),
             },
         )
     except (KeyError, TypeError) as exc:

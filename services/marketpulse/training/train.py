@@ -343,6 +343,11 @@ def _mean_state(states: list[dict]) -> dict:
 
 
 def train(recipe: Recipe, datasets: Path, out: Path) -> dict:
+    if recipe.adapt is not None:
+        # Every run then starts from the adapted encoder; the recipe each run records names it.
+        from marketpulse.training.adapt import adapt_encoder
+
+        recipe = replace(recipe, base_model=str(adapt_encoder(recipe, datasets, out / "adapted")), adapt=None)
     if recipe.distill is not None:
         if recipe.schedule.soup_seeds:
             raise ModelError("a recipe sets either distill or schedule.soup_seeds, not both")

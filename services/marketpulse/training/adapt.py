@@ -25,6 +25,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from marketpulse.core.errors import ModelError
 from marketpulse.inference.batching import pad
 from marketpulse.inference.tokenize import WindowTokenizer
 from marketpulse.training import data as D
@@ -62,6 +63,9 @@ class _MaskedLM:
 
         assert recipe.adapt is not None
         self.recipe, self.cfg = recipe, recipe.adapt
+        if recipe.schedule.threads:
+            torch.set_num_threads(recipe.schedule.threads)
+        self.device = "cuda" if torch.cuda.is_available() else "cpu"
         torch.manual_seed(self.cfg.seed)  # before loading: the fresh head's initial weights
         self.rng = random.Random(self.cfg.seed)  # batch order
         self.gen = torch.Generator().manual_seed(self.cfg.seed + 1)  # which tokens are masked
@@ -76,7 +80,7 @@ class _MaskedLM:
         self.probe_texts = [e.text for e in events.dev]  # unlabelled use only: masked-LM loss as progress
         log.info("masked-LM adaptation on %d event + %d sentiment sentences",
                  len(self.event_texts), len(self.sentiment_texts))
-        self.mlm = BertForMaskedLM.from_pretrained(str(self.base))
+        self.mlm = BertForMaskedLM.from_pretrained(str(self.base)).to(self.device)
         tok = self.tok[recipe.events.max_len]
         self.mask_id = tok.special_id("[MASK]")
         self.special = sorted({tok.special_id(t) for t in ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")})
@@ -97,7 +101,8 @@ class _MaskedLM:
         ids[targets & (r < 0.8)] = self.mask_id
         swap = targets & (r >= 0.8) & (r < 0.9)
         ids[swap] = torch.randint(self.vocab, (int(swap.sum()),), generator=gen)
-        return ids, mask, labels
+        # Masks are drawn on the CPU, so the same seed masks the same tokens on any device.
+        return ids.to(self.device), mask.to(self.device), labels.to(self.device)
 
     def _loss(self, ids: Any, mask: Any, labels: Any) -> Any:
         import torch
@@ -177,10 +182,11 @@ class _MaskedLM:
         encoder = BertModel.from_pretrained(str(self.base))
         missing, unexpected = encoder.load_state_dict(self.mlm.bert.state_dict(), strict=False)
         if unexpected or any(not m.startswith("pooler.") for m in missing):
-            raise RuntimeError(f"adapted encoder does not fit the base: {missing} {unexpected}")
+            raise ModelError(f"adapted encoder does not fit the base: {missing} {unexpected}")
         out.mkdir(parents=True, exist_ok=True)
         encoder.save_pretrained(str(out))
         for name in _COPIED:
             if (self.base / name).is_file():
                 shutil.copyfile(self.base / name, out / name)
-        return {"main_steps": steps, "probe_loss": probe, "seconds": round(time.monotonic() - t0, 1)}
+        return {"main_steps": steps, "probe_loss": probe, "device": self.device,
+                "seconds": round(time.monotonic() - t0, 1)}

@@ -189,7 +189,6 @@ def test_soup_trains_one_run_per_seed_and_keeps_the_better_of_soup_and_best_run(
     assert (out / "runs" / "1" / "checkpoint.pt").stat().st_mtime_ns != stamps[1]
 
 
-
 @pytest.mark.timeout(240)
 def test_masked_lm_adaptation_moves_the_encoder_and_every_run_starts_from_it(tmp_path: Path) -> None:
     import torch
@@ -222,6 +221,7 @@ def test_masked_lm_adaptation_moves_the_encoder_and_every_run_starts_from_it(tmp
     raw["adapt"]["mask_prob"] = 0.3  # a changed adaptation redoes it
     train(parse_recipe(raw), _datasets(tmp_path / "data3"), out)
     assert (adapted / "model.safetensors").stat().st_mtime_ns != stamp
+
 
 _UNLABELLED = [
     "Acme to buy back $1 billion of stock",

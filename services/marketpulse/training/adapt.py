@@ -31,6 +31,7 @@ from marketpulse.inference.tokenize import WindowTokenizer
 from marketpulse.training import data as D
 from marketpulse.training.model import base_model_dir
 from marketpulse.training.recipe import Recipe
+from marketpulse.training.train import pick_device, warmup_then_linear_decay
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +66,7 @@ class _MaskedLM:
         self.recipe, self.cfg = recipe, recipe.adapt
         if recipe.schedule.threads:
             torch.set_num_threads(recipe.schedule.threads)
-        self.device = "cuda" if torch.cuda.is_available() else "cpu"
+        self.device = pick_device()
         torch.manual_seed(self.cfg.seed)  # before loading: the fresh head's initial weights
         self.rng = random.Random(self.cfg.seed)  # batch order
         self.gen = torch.Generator().manual_seed(self.cfg.seed + 1)  # which tokens are masked
@@ -83,7 +84,7 @@ class _MaskedLM:
         self.mlm = BertForMaskedLM.from_pretrained(str(self.base)).to(self.device)
         tok = self.tok[recipe.events.max_len]
         self.mask_id = tok.special_id("[MASK]")
-        self.special = sorted({tok.special_id(t) for t in ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")})
+        self.special = torch.tensor(sorted({tok.special_id(t) for t in ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")}))
         self.vocab = self.mlm.config.vocab_size
 
     def _masked(self, texts: list[str], max_len: int, gen: Any) -> tuple[Any, Any, Any]:
@@ -94,7 +95,7 @@ class _MaskedLM:
         ids_np, mask_np = pad(self.tok[max_len].encode_truncated(texts))
         ids, mask = torch.from_numpy(ids_np), torch.from_numpy(mask_np)
         labels = torch.full_like(ids, -100)
-        candidates = mask.bool() & ~torch.isin(ids, torch.tensor(self.special))
+        candidates = mask.bool() & ~torch.isin(ids, self.special)
         targets = (torch.rand(ids.shape, generator=gen) < self.cfg.mask_prob) & candidates
         labels[targets] = ids[targets]
         r = torch.rand(ids.shape, generator=gen)
@@ -111,7 +112,7 @@ class _MaskedLM:
         at = labels != -100
         return torch.nn.functional.cross_entropy(self.mlm.cls(hidden[at]), labels[at])
 
-    def probe_loss(self) -> float:
+    def _probe_loss(self) -> float:
         """Masked-LM loss on the event dev sentences with a fixed masking (labels unused)."""
         import torch
 
@@ -141,9 +142,7 @@ class _MaskedLM:
         from tqdm import tqdm
 
         opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
-        warmup = max(1, int(0.06 * steps))
-        sched = torch.optim.lr_scheduler.LambdaLR(
-            opt, lambda k: min((k + 1) / warmup, max(0.0, (steps - k) / max(1, steps - warmup))))
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, warmup_then_linear_decay(steps, 0.06))
         bar = tqdm(range(steps), desc=f"masked-LM {name}", mininterval=5, dynamic_ncols=True)
         running = 0.0
         for k in bar:
@@ -163,7 +162,7 @@ class _MaskedLM:
         cfg, cap = self.cfg, self.recipe.max_steps or None
         t0 = time.monotonic()
         batches = self._batches()
-        probe = {"before": self.probe_loss()}
+        probe = {"before": self._probe_loss()}
         for p in self.mlm.parameters():
             p.requires_grad = False
         # The fresh transform and the output bias; the decoder matrix is the frozen word embedding.
@@ -171,12 +170,12 @@ class _MaskedLM:
         for p in head:
             p.requires_grad = True
         self._stage("head", min(cfg.head_steps, cap or cfg.head_steps), head, cfg.head_lr, batches)
-        probe["after_head"] = self.probe_loss()
+        probe["after_head"] = self._probe_loss()
         for p in self.mlm.parameters():
             p.requires_grad = True
         steps = int(cfg.epochs * 2 * (len(self.event_texts) // min(BATCH, len(self.event_texts))))
         self._stage("all weights", min(steps, cap or steps), list(self.mlm.parameters()), cfg.lr, batches)
-        probe["after"] = self.probe_loss()
+        probe["after"] = self._probe_loss()
         log.info("masked-LM loss on event dev text: %s", json.dumps({k: round(v, 3) for k, v in probe.items()}))
         # Save as a plain encoder; the pooler (unused by our heads, absent from the MLM model) stays the base's.
         encoder = BertModel.from_pretrained(str(self.base))

@@ -105,14 +105,19 @@ def _optimizer(model: Any, recipe: Recipe, total_steps: int, aux: Any = None) ->
         for (is_head, decay), ps in groups.items()
     ]
     opt = torch.optim.AdamW(param_groups)
-    warmup = max(1, int(total_steps * sched.warmup_fraction))
+    return opt, torch.optim.lr_scheduler.LambdaLR(opt, warmup_then_linear_decay(total_steps, sched.warmup_fraction))
+
+
+def warmup_then_linear_decay(total_steps: int, warmup_fraction: float) -> Callable[[int], float]:
+    """Learning-rate factor per step: linear warmup over the first fraction, then linear decay to 0."""
+    warmup = max(1, int(total_steps * warmup_fraction))
 
     def factor(step: int) -> float:
         if step < warmup:
             return (step + 1) / warmup
         return max(0.0, (total_steps - step) / max(1, total_steps - warmup))
 
-    return opt, torch.optim.lr_scheduler.LambdaLR(opt, factor)
+    return factor
 
 
 def _type_loss(recipe: Recipe, pos_weight: Any) -> Callable[[Any, Any], Any]:

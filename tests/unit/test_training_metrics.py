@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from marketpulse.core.errors import ModelError
+from marketpulse.training import data as D
 from marketpulse.training import evaluate as E
 
 
@@ -54,3 +56,19 @@ def test_metrics_keep_each_soup_runs_history_and_which_model_was_kept() -> None:
         "kept": "soup", "soup": {"select": 0.74},
         "runs": [{"order_seed": 13, "history": [epoch]}, {"order_seed": 19, "history": []}],
     }
+    # A cross-fitted run names the dev fold it scored.
+    soup_log["runs"][0]["fold"] = 0
+    assert _training_summary(soup_log)["runs"][0] == {"order_seed": 13, "dev_fold": 0, "history": [epoch]}
+
+
+def test_document_folds_cut_every_document_into_exactly_one_fold_the_same_way_each_time() -> None:
+    examples = [D.EventExample(f"sentence {i}", (0,) * 18, f"doc{i % 7}") for i in range(30)]
+    folds = D.document_folds(examples, 3, seed=13)
+    assert sorted(len(f) for f in folds) == [2, 2, 3]
+    assert set().union(*folds) == {f"doc{i}" for i in range(7)}
+    assert sum(len(f) for f in folds) == 7  # disjoint
+    assert D.document_folds(examples, 3, seed=13) == folds
+    assert D.document_folds(examples, 3, seed=14) != folds
+    with pytest.raises(ModelError, match="8 folds"):
+        D.document_folds(examples, 8, seed=13)
+

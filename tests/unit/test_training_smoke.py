@@ -189,6 +189,78 @@ def test_soup_trains_one_run_per_seed_and_keeps_the_better_of_soup_and_best_run(
     assert (out / "runs" / "1" / "checkpoint.pt").stat().st_mtime_ns != stamps[1]
 
 
+def _cross_fit_recipe() -> dict:
+    raw = _recipe("mean")
+    raw["max_steps"] = 0
+    raw["events"].update(dev_fraction=0.5, test_fraction=0.25)  # d1..d4: two dev documents, one per fold
+    raw["schedule"].update(epochs=2, average_last=2, patience=1, soup_seeds=[7], cross_fit=True)
+    return raw
+
+
+def test_a_cross_fitted_run_trains_on_the_other_dev_folds_and_scores_its_own(tmp_path: Path) -> None:
+    from marketpulse.training.train import Trainer, dev_folds
+
+    recipe = parse_recipe(_cross_fit_recipe())
+    data = _datasets(tmp_path / "data")
+    plain = Trainer(recipe, data, tmp_path / "plain")
+    plain.load()
+    folds = dev_folds(recipe, plain.events.dev)
+    assert len(folds) == 2 and set().union(*folds) == {e.document_id for e in plain.events.dev}
+    for i, fold in enumerate(folds):
+        run = Trainer(recipe, data, tmp_path / str(i), fold=i)
+        run.load()
+        assert {e.document_id for e in run.events.dev} == fold
+        trained_docs = {e.document_id for e in run.events.train}
+        assert folds[1 - i] <= trained_docs and not fold & trained_docs
+        assert not trained_docs & {e.document_id for e in plain.events.test}
+        assert len(run.event_train.ids) == len(run.events.train)
+
+
+def test_cross_fit_needs_soup_runs_and_weight_averaging() -> None:
+    raw = _cross_fit_recipe()
+    raw["schedule"]["soup_seeds"] = []
+    with pytest.raises(ModelError, match="cross_fit"):
+        parse_recipe(raw)
+
+
+@pytest.mark.timeout(240)
+def test_a_cross_fitted_soup_keeps_averaged_runs_and_tunes_thresholds_out_of_fold(tmp_path: Path) -> None:
+    import numpy as np
+
+    from marketpulse.inference.tokenize import WindowTokenizer
+    from marketpulse.training import evaluate as E
+    from marketpulse.training.model import base_model_dir, load_trained
+    from marketpulse.training.train import Trainer, dev_folds, torch_scorer
+
+    raw = _cross_fit_recipe()
+    recipe = parse_recipe(raw)
+    data, out = _datasets(tmp_path / "data"), tmp_path / "build"
+    summary = train(recipe, data, out)
+    assert summary["kept"] == "soup"
+    assert [(r["order_seed"], r["fold"]) for r in summary["runs"]] == [(1, 0), (7, 1)]
+    for r in summary["runs"]:  # no early stop and no choice by dev: every run keeps its averaged epochs
+        assert [h["epoch"] for h in r["history"]] == [1, 2, "mean of epochs [1, 2]"]
+    soup = summary["soup"]
+    assert soup["events_scored_by"] == "out-of-fold runs" and "events_in_sample" in soup
+
+    # Each dev sentence is scored by the run that never saw it, not by the soup, and the shipped
+    # thresholds are tuned on those scores.
+    trainer = Trainer(recipe, data, out)
+    trainer.load()
+    dev = trainer.events.dev
+    tok = WindowTokenizer.from_file(base_model_dir(recipe.base_model) / "tokenizer.json", recipe.events.max_len)
+    oof = np.load(out / "out_of_fold_event_probs.npy")
+    for seed, fold in zip((1, 7), dev_folds(recipe, dev), strict=True):
+        rows = [i for i, e in enumerate(dev) if e.document_id in fold]
+        texts = [dev[i].text for i in rows]
+        run = torch_scorer(load_trained(recipe, out / "runs" / str(seed)), tok, "cpu")(texts)[1]
+        soup_probs = torch_scorer(load_trained(recipe, out), tok, "cpu")(texts)[1]
+        assert np.allclose(oof[rows], run, atol=1e-6) and not np.allclose(oof[rows], soup_probs, atol=1e-6)
+    labels = np.array([e.labels for e in dev], dtype=bool)
+    expected = [round(float(t), 4) for t in E.tune_thresholds(labels, oof)]
+    assert json.loads((out / "thresholds.json").read_text()) == expected == soup["thresholds"]
+
+
 @pytest.mark.timeout(240)
 def test_masked_lm_adaptation_moves_the_encoder_and_every_run_starts_from_it(tmp_path: Path) -> None:
     import torch

@@ -174,6 +174,16 @@ def load_events(root: Path, task: EventTask, seed: int) -> EventSplits:
     return EventSplits(splits["train"], splits["dev"], splits["test"])
 
 
+def document_folds(examples: list[EventExample], k: int, seed: int) -> list[set[str]]:
+    """The examples' documents cut into k folds of near-equal document count (seeded shuffle), for
+    cross-fitting: a run trains on every fold but one and scores the one it never saw."""
+    docs = sorted({e.document_id for e in examples})
+    if not 1 < k <= len(docs):
+        raise ModelError(f"cannot cut {len(docs)} documents into {k} folds")
+    random.Random(f"{seed}:folds").shuffle(docs)
+    return [set(docs[i::k]) for i in range(k)]
+
+
 def read_tfns_valid(root: Path, path: str) -> list[SentimentExample]:
     """The reported sentiment test set; never trained or selected on."""
     src = SentimentSource(name="tfns_valid", kind="tfns", path=path, weight=0.0)

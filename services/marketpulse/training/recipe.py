@@ -72,6 +72,11 @@ class Schedule:
     # but draws its own data order and dropout from its seed here. The mean of every run's kept
     # weights is scored on dev and kept if it selects better than the best single run.
     soup_seeds: list[int] = field(default_factory=list)
+    # Cross-fitted soup: SENTiVENT dev is cut into one fold of documents per soup run; each run also
+    # trains on the other runs' folds and scores its own, which it never saw. A run then has no
+    # held-out data left to choose epochs with, so it keeps the mean of its last `average_last`
+    # epochs; event thresholds are tuned on the pooled out-of-fold probabilities.
+    cross_fit: bool = False
     dropout: float = 0.1
     threads: int = 0  # 0 = torch's default
     # Early stopping score = mean of these dev macro-F1s (keys from evaluate.dev_scores).
@@ -153,7 +158,7 @@ def parse_recipe(raw: dict[str, Any]) -> Recipe:
             distill = dict(raw["distill"])
             distill["sources"] = [_build(UnlabelledSource, s) for s in distill["sources"]]
             distill = _build(Distillation, distill)
-        return _build(
+        recipe = _build(
             Recipe,
             {
                 **raw,
@@ -166,6 +171,10 @@ def parse_recipe(raw: dict[str, Any]) -> Recipe:
         )
     except (KeyError, TypeError) as exc:
         raise ModelError(f"malformed recipe: {exc}") from exc
+    sched = recipe.schedule
+    if sched.cross_fit and (not sched.soup_seeds or sched.average_last < 2):
+        raise ModelError("schedule.cross_fit needs soup_seeds (one dev fold per run) and average_last >= 2")
+    return recipe
 
 
 def load_recipe(path: Path) -> Recipe:

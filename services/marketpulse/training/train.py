@@ -137,11 +137,12 @@ def _event_pos_weight(targets: np.ndarray, cap: float) -> np.ndarray:
 
 class Trainer:
     def __init__(self, recipe: Recipe, datasets: Path, out: Path, order_seed: int | None = None,
-                 distill: TaskData | None = None) -> None:
+                 distill: TaskData | None = None, fold: int | None = None) -> None:
         """order_seed (default: the recipe seed) draws data order and dropout; the recipe seed
         alone draws the splits and the initial weights, so soup runs share both. distill: token ids
-        of unlabelled texts and their soft targets (distill.ensemble_targets)."""
-        self.recipe, self.datasets, self.out, self.distill = recipe, datasets, out, distill
+        of unlabelled texts and their soft targets (distill.ensemble_targets). fold: a cross-fitted
+        run's own SENTiVENT dev fold (schedule.cross_fit); it trains on the other folds too."""
+        self.recipe, self.datasets, self.out, self.distill, self.fold = recipe, datasets, out, distill, fold
         self.order_seed = recipe.seed if order_seed is None else order_seed
         self.device = pick_device()
         self.rng = random.Random(self.order_seed)
@@ -154,6 +155,11 @@ class Trainer:
         r = self.recipe
         self.sent = D.load_sentiment(self.datasets, r.sentiment, r.seed)
         self.events = D.load_events(self.datasets, r.events, r.seed)
+        if self.fold is not None:
+            own = dev_folds(r, self.events.dev)[self.fold]
+            ev = self.events
+            self.events = D.EventSplits(ev.train + [e for e in ev.dev if e.document_id not in own],
+                                        [e for e in ev.dev if e.document_id in own], ev.test)
         self.sent_train = {
             name: TaskData(self.sent_tok.encode_truncated([e.text for e in exs]), np.array([e.label for e in exs]))
             for name, exs in self.sent.train.items()
@@ -236,6 +242,9 @@ class Trainer:
                partial(L.weighted_bce, pos_weight=pos_weight[n:].to(self.device)))
         self.out.mkdir(parents=True, exist_ok=True)
         history, best, bad_epochs, step = [], -1.0, 0, 0
+        # A cross-fitted run's dev fold is too small to choose epochs with and is needed out of
+        # fold: the run keeps its averaged last epochs whatever they score.
+        chosen_by_dev = self.fold is None
         recent: list[tuple[int, dict]] = []  # (epoch, weights) of the last epochs, for averaging
         for epoch in range(1, r.schedule.epochs + 1):
             model.train()
@@ -263,12 +272,15 @@ class Trainer:
             log.info("epoch %d dev %s", epoch, json.dumps({k: v for k, v in dev.items() if k != "thresholds"}))
             if r.schedule.average_last > 1:
                 recent = [*recent, (epoch, _cpu_copy(model.state_dict()))][-r.schedule.average_last:]
-            if dev["select"] > best:
-                best, bad_epochs = dev["select"], 0
-                self._keep(model, dev)
-            else:
-                bad_epochs += 1
-            if bad_epochs >= r.schedule.patience or step >= total:
+            if chosen_by_dev:
+                if dev["select"] > best:
+                    best, bad_epochs = dev["select"], 0
+                    self._keep(model, dev)
+                else:
+                    bad_epochs += 1
+                if bad_epochs >= r.schedule.patience:
+                    break
+            if step >= total:
                 break
         if len(recent) > 1:
             model.load_state_dict(_mean_state([state for _, state in recent]))
@@ -276,11 +288,14 @@ class Trainer:
             dev.update(epoch=f"mean of epochs {[e for e, _ in recent]}", steps=step)
             history.append(dev)
             log.info("averaged weights dev %s", json.dumps({k: v for k, v in dev.items() if k != "thresholds"}))
-            if dev["select"] > best:
+            if dev["select"] > best or not chosen_by_dev:
                 best = dev["select"]
                 self._keep(model, dev)
-        summary = {"recipe": asdict(r), "order_seed": self.order_seed, "device": self.device, "history": history,
-                   "best_select": best}
+        elif not chosen_by_dev:  # stopped before a second epoch (max_steps): the last weights
+            best = history[-1]["select"]
+            self._keep(model, history[-1])
+        summary = {"recipe": asdict(r), "order_seed": self.order_seed, "fold": self.fold, "device": self.device,
+                   "history": history, "best_select": best}
         (self.out / "train_log.json").write_text(json.dumps(summary, indent=1))
         return summary
 
@@ -362,13 +377,19 @@ def train(recipe: Recipe, datasets: Path, out: Path) -> dict:
     return train_soup(recipe, datasets, out)
 
 
-def _train_or_reuse(recipe: Recipe, datasets: Path, run_dir: Path, seed: int, role: str) -> dict:
-    finished = _finished_run(run_dir, recipe, seed)
+def _train_or_reuse(recipe: Recipe, datasets: Path, run_dir: Path, seed: int, role: str,
+                    fold: int | None = None) -> dict:
+    finished = _finished_run(run_dir, recipe, seed, fold)
     if finished is not None:  # an interrupted soup or distillation resumes without retraining
         log.info("%s run with data-order seed %d: reusing %s", role, seed, run_dir)
         return finished
-    log.info("%s run with data-order seed %d", role, seed)
-    return Trainer(recipe, datasets, run_dir, order_seed=seed).run()
+    log.info("%s run with data-order seed %d%s", role, seed, "" if fold is None else f", dev fold {fold}")
+    return Trainer(recipe, datasets, run_dir, order_seed=seed, fold=fold).run()
+
+
+def dev_folds(recipe: Recipe, dev: list[D.EventExample]) -> list[set[str]]:
+    """The SENTiVENT dev documents of each cross-fitted run, in soup-run order."""
+    return D.document_folds(dev, 1 + len(recipe.schedule.soup_seeds), recipe.seed)
 
 
 def train_distilled(recipe: Recipe, datasets: Path, out: Path) -> dict:
@@ -413,8 +434,10 @@ def train_soup(recipe: Recipe, datasets: Path, out: Path) -> dict:
     cost. Each run's files stay under <out>/runs/<seed>; <out> gets the winner's."""
     import torch
 
-    runs = [_train_or_reuse(recipe, datasets, out / "runs" / str(seed), seed, "soup")
-            for seed in [recipe.seed, *recipe.schedule.soup_seeds]]
+    seeds = [recipe.seed, *recipe.schedule.soup_seeds]
+    cross_fit = recipe.schedule.cross_fit
+    runs = [_train_or_reuse(recipe, datasets, out / "runs" / str(seed), seed, "soup", i if cross_fit else None)
+            for i, seed in enumerate(seeds)]
     trainer = Trainer(recipe, datasets, out)
     trainer.load()
     states = [torch.load(out / "runs" / str(r["order_seed"]) / "checkpoint.pt", map_location="cpu",
@@ -422,9 +445,15 @@ def train_soup(recipe: Recipe, datasets: Path, out: Path) -> dict:
     model = build_model(recipe.base_model, recipe.schedule.dropout, recipe.events.head).to(trainer.device)
     model.load_state_dict(_mean_state(states))
     soup = trainer.dev_scores(model)
+    if cross_fit:
+        probs = out_of_fold_event_probs(recipe, trainer, seeds, out / "runs")
+        np.save(out / "out_of_fold_event_probs.npy", probs)  # rows in SENTiVENT dev order
+        soup = _out_of_fold_scores(recipe, trainer.events.dev, probs, soup)
     log.info("soup of %d runs dev %s", len(runs), json.dumps({k: v for k, v in soup.items() if k != "thresholds"}))
     best = max(runs, key=lambda r: r["best_select"])
-    if soup["select"] > best["best_select"]:
+    # A cross-fitted soup is kept: its runs were each scored on a different fold, so their
+    # figures do not compare with each other or with the soup's.
+    if cross_fit or soup["select"] > best["best_select"]:
         kept = "soup"
         trainer._keep(model, soup)
     else:
@@ -433,9 +462,38 @@ def train_soup(recipe: Recipe, datasets: Path, out: Path) -> dict:
         for name in ("checkpoint.pt", "thresholds.json"):
             shutil.copyfile(run_dir / name, out / name)
     summary = {"recipe": asdict(recipe), "device": trainer.device, "runs": runs, "soup": soup, "kept": kept,
-               "best_select": max(soup["select"], best["best_select"])}
+               "best_select": soup["select"] if kept == "soup" else best["best_select"]}
     (out / "train_log.json").write_text(json.dumps(summary, indent=1))
     return summary
+
+
+def out_of_fold_event_probs(recipe: Recipe, trainer: Trainer, seeds: list[int], runs: Path) -> np.ndarray:
+    """Event probabilities of every SENTiVENT dev sentence from the one cross-fitted run that
+    never trained on it (runs/<seed>, in soup-run order)."""
+    dev = trainer.events.dev
+    probs = np.zeros((len(dev), len(EVENT_TYPES)), dtype=np.float32)
+    for seed, fold in zip(seeds, dev_folds(recipe, dev), strict=True):
+        rows = [i for i, e in enumerate(dev) if e.document_id in fold]
+        model = load_trained(recipe, runs / str(seed)).to(trainer.device)
+        probs[rows] = torch_scorer(model, trainer.event_tok, trainer.device)([dev[i].text for i in rows])[1]
+    return probs
+
+
+def _out_of_fold_scores(recipe: Recipe, dev: list[D.EventExample], probs: np.ndarray, soup: dict) -> dict:
+    """A cross-fitted soup's event figures and thresholds, from its runs' out-of-fold probabilities.
+    The soup itself has trained on all of dev, so its own event figures are kept only as
+    `*_in_sample`, never used to tune or select."""
+    labels = np.array([e.labels for e in dev], dtype=bool)
+    thresholds = E.tune_thresholds(labels, probs)
+    scores = {k: v for k, v in soup.items() if not k.startswith("events") and k not in ("thresholds", "select")}
+    scores |= {f"{k}_in_sample": v for k, v in soup.items() if k.startswith("events")}
+    scores["events"] = E.multilabel_macro_f1(labels, probs, thresholds)
+    scores["events_at_0.5"] = E.multilabel_macro_f1(labels, probs, np.full(len(EVENT_TYPES), 0.5))
+    scores["events_cv"] = E.cross_validated_event_f1(labels, probs, [e.document_id for e in dev])
+    scores["events_scored_by"] = "out-of-fold runs"
+    scores["thresholds"] = [round(float(t), 4) for t in thresholds]
+    scores["select"] = float(np.mean([scores[k] for k in recipe.schedule.select_on]))
+    return {k: round(v, 4) if isinstance(v, float) else v for k, v in scores.items()}
 
 
 def _run_identity(recipe: dict) -> dict:
@@ -447,11 +505,13 @@ def _run_identity(recipe: dict) -> dict:
     return {**{k: v for k, v in full.items() if k not in ("name", "version")}, "schedule": schedule}
 
 
-def _finished_run(run_dir: Path, recipe: Recipe, order_seed: int) -> dict | None:
-    """A run folder's summary, if it holds a finished run of this recipe with this order seed."""
+def _finished_run(run_dir: Path, recipe: Recipe, order_seed: int, fold: int | None = None) -> dict | None:
+    """A run folder's summary, if it holds a finished run of this recipe with this order seed
+    (and this dev fold, for a cross-fitted run)."""
     log_file = run_dir / "train_log.json"
     if not (log_file.is_file() and (run_dir / "checkpoint.pt").is_file()):
         return None
     summary = json.loads(log_file.read_text())
     same_recipe = _run_identity(summary["recipe"]) == _run_identity(asdict(recipe))
-    return summary if same_recipe and summary.get("order_seed") == order_seed else None
+    same_run = summary.get("order_seed") == order_seed and summary.get("fold") == fold
+    return summary if same_recipe and same_run else None

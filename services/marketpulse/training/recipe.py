@@ -73,9 +73,9 @@ class Schedule:
     # weights is scored on dev and kept if it selects better than the best single run.
     soup_seeds: list[int] = field(default_factory=list)
     # Cross-fitted soup: SENTiVENT dev is cut into one fold of documents per soup run; each run also
-    # trains on the other runs' folds and scores its own, which it never saw. A run then has no
-    # held-out data left to choose epochs with, so it keeps the mean of its last `average_last`
-    # epochs; event thresholds are tuned on the pooled out-of-fold probabilities.
+    # trains on the other runs' folds and scores its own, which it never saw. That fold is too
+    # small to choose epochs with and must stay out of fold, so each run keeps the mean of its last
+    # `average_last` epochs; event thresholds are tuned on the pooled out-of-fold probabilities.
     cross_fit: bool = False
     dropout: float = 0.1
     threads: int = 0  # 0 = torch's default

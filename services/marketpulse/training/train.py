@@ -341,15 +341,27 @@ class Trainer:
         others = [e for name, exs in self.sent.dev.items() if name != "tfns" for e in exs]
         scores["sentiment_other"] = E.sentiment_report(sent_score, others)["macro_f1"]
         labels, probs = E.event_arrays(event_score, self.events.dev)
-        thresholds = E.tune_thresholds(labels, probs)
-        scores["events"] = E.multilabel_macro_f1(labels, probs, thresholds)
-        scores["events_at_0.5"] = E.multilabel_macro_f1(labels, probs, np.full(len(EVENT_TYPES), 0.5))
-        documents = [e.document_id for e in self.events.dev]
-        if len(set(documents)) > 1:  # tiny test sets may hold one dev document; then there is no estimate
-            scores["events_cv"] = E.cross_validated_event_f1(labels, probs, documents)
-        scores["thresholds"] = [round(float(t), 4) for t in thresholds]
-        scores["select"] = float(np.mean([scores[k] for k in self.recipe.schedule.select_on]))
-        return {k: round(v, 4) if isinstance(v, float) else v for k, v in scores.items()}
+        scores |= _event_scores(labels, probs, [e.document_id for e in self.events.dev])
+        return _with_selection(scores, self.recipe)
+
+
+def _event_scores(labels: np.ndarray, probs: np.ndarray, documents: list[str]) -> dict:
+    """Dev event figures and the thresholds tuned on them."""
+    thresholds = E.tune_thresholds(labels, probs)
+    scores: dict[str, Any] = {
+        "events": E.multilabel_macro_f1(labels, probs, thresholds),
+        "events_at_0.5": E.multilabel_macro_f1(labels, probs, np.full(len(EVENT_TYPES), 0.5)),
+    }
+    if len(set(documents)) > 1:  # tiny test sets may hold one dev document; then there is no estimate
+        scores["events_cv"] = E.cross_validated_event_f1(labels, probs, documents)
+    scores["thresholds"] = [round(float(t), 4) for t in thresholds]
+    return scores
+
+
+def _with_selection(scores: dict, recipe: Recipe) -> dict:
+    """The scores, rounded, with the recipe's selection score added."""
+    scores = {**scores, "select": float(np.mean([scores[k] for k in recipe.schedule.select_on]))}
+    return {k: round(v, 4) if isinstance(v, float) else v for k, v in scores.items()}
 
 
 def _cpu_copy(state: dict) -> dict:
@@ -484,16 +496,11 @@ def _out_of_fold_scores(recipe: Recipe, dev: list[D.EventExample], probs: np.nda
     The soup itself has trained on all of dev, so its own event figures are kept only as
     `*_in_sample`, never used to tune or select."""
     labels = np.array([e.labels for e in dev], dtype=bool)
-    thresholds = E.tune_thresholds(labels, probs)
     scores = {k: v for k, v in soup.items() if not k.startswith("events") and k not in ("thresholds", "select")}
     scores |= {f"{k}_in_sample": v for k, v in soup.items() if k.startswith("events")}
-    scores["events"] = E.multilabel_macro_f1(labels, probs, thresholds)
-    scores["events_at_0.5"] = E.multilabel_macro_f1(labels, probs, np.full(len(EVENT_TYPES), 0.5))
-    scores["events_cv"] = E.cross_validated_event_f1(labels, probs, [e.document_id for e in dev])
+    scores |= _event_scores(labels, probs, [e.document_id for e in dev])
     scores["events_scored_by"] = "out-of-fold runs"
-    scores["thresholds"] = [round(float(t), 4) for t in thresholds]
-    scores["select"] = float(np.mean([scores[k] for k in recipe.schedule.select_on]))
-    return {k: round(v, 4) if isinstance(v, float) else v for k, v in scores.items()}
+    return _with_selection(scores, recipe)
 
 
 def _run_identity(recipe: dict) -> dict:

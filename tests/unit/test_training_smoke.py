@@ -429,6 +429,32 @@ def test_asymmetric_loss_keeps_the_positive_term_and_drops_easy_negatives() -> N
                           weighted_bce(positive, torch.ones(1, 1), torch.ones(1)))
 
 
+def test_dropout_consistency_is_the_symmetric_bernoulli_kl() -> None:
+    import torch
+
+    from marketpulse.training.losses import dropout_consistency
+
+    a = torch.tensor([[2.0, -1.0], [0.0, 3.0]])
+    b = torch.tensor([[1.0, -1.0], [0.5, -2.0]])
+    p, q = torch.sigmoid(a), torch.sigmoid(b)
+
+    def kl(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return x * torch.log(x / y) + (1 - x) * torch.log((1 - x) / (1 - y))
+
+    assert torch.allclose(dropout_consistency(a, b), 0.5 * (kl(p, q) + kl(q, p)).mean())
+    assert dropout_consistency(a, a).item() == 0.0
+    assert dropout_consistency(a, b).item() > 0.0
+
+
+@pytest.mark.timeout(240)
+def test_training_runs_with_dropout_consistency(tmp_path: Path) -> None:
+    raw = _recipe("label_attention")
+    raw["events"]["consistency"] = 1.0
+    summary = train(parse_recipe(raw), _datasets(tmp_path / "data"), tmp_path / "build")
+    assert summary["recipe"]["events"]["consistency"] == 1.0
+    assert (tmp_path / "build" / "checkpoint.pt").exists()
+
+
 @pytest.mark.timeout(240)
 def test_the_event_loss_is_chosen_by_the_recipe(tmp_path: Path) -> None:
     raw = _recipe("label_attention")

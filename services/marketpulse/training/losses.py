@@ -28,3 +28,11 @@ def asymmetric_bce(logits: Any, targets: Any, pos_weight: Any, gamma_neg: float,
     # log(1 - shifted), kept finite when shifted is ~1
     negative = (1 - targets) * shifted.pow(gamma_neg) * torch.log((1 - shifted).clamp(min=1e-8))
     return -(positive + negative).mean()
+
+
+def dropout_consistency(a: Any, b: Any) -> Any:
+    """Mean over elements of the symmetric KL between the Bernoulli distributions of two logit
+    tensors, halved as in R-Drop (Liang et al., 2021): KL(p||q) + KL(q||p) = (p - q)(a - b)."""
+    import torch
+
+    return 0.5 * ((torch.sigmoid(a) - torch.sigmoid(b)) * (a - b)).mean()

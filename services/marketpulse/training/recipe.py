@@ -54,6 +54,9 @@ class EventTask:
     loss: str = "bce"
     asl_gamma_neg: float = 4.0
     asl_clip: float = 0.05
+    # > 0: every event batch is forwarded twice (own dropout masks) and this weight times the
+    # symmetric Bernoulli KL between the two copies joins the loss (R-Drop; losses.dropout_consistency).
+    consistency: float = 0.0
 
 
 @dataclass(frozen=True)

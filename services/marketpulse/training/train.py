@@ -316,6 +316,9 @@ class Trainer:
         from marketpulse.inference.batching import pad
 
         ids, mask = pad(seqs)
+        twice = task == "events" and self.recipe.events.consistency > 0
+        if twice:  # two copies in one call, each with its own dropout masks
+            ids, mask, targets = (np.concatenate([a, a]) for a in (ids, mask, targets))
         out = model.forward_all(torch.from_numpy(ids).to(self.device), torch.from_numpy(mask).to(self.device))
         y = torch.from_numpy(targets).to(self.device)
         if task == "sentiment":
@@ -330,6 +333,9 @@ class Trainer:
         loss = self.recipe.events.loss_weight * type_bce(out[1], y[:, :n].float())
         if self.aux is not None:
             loss = loss + self.recipe.events.subtype_loss_weight * subtype_bce(self.aux(out[2]), y[:, n:].float())
+        if twice:
+            first, second = out[1].chunk(2)
+            loss = loss + self.recipe.events.consistency * L.dropout_consistency(first, second)
         return loss
 
     def dev_scores(self, model: Any) -> dict:

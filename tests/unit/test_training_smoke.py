@@ -69,7 +69,8 @@ def _recipe(event_head: str) -> dict:
                                    "dev_fraction": 0.25}]},
         "events": {"path": "events.jsonl", "max_len": 24, "dev_fraction": 0.25, "test_fraction": 0.25,
                    "samples_per_epoch": 4, "head": event_head},
-        "schedule": {"epochs": 1, "batch_size": 4, "threads": 2},
+        # TFNS is the only sentiment source here, so there is no other source to select on.
+        "schedule": {"epochs": 1, "batch_size": 4, "threads": 2, "select_on": ["sentiment_tfns", "events"]},
     }
 
 
@@ -220,6 +221,18 @@ def test_cross_fit_needs_soup_runs_and_weight_averaging() -> None:
     raw = _cross_fit_recipe()
     raw["schedule"]["soup_seeds"] = []
     with pytest.raises(ModelError, match="cross_fit"):
+        parse_recipe(raw)
+
+
+def test_selection_may_name_only_scores_the_recipe_produces() -> None:
+    raw = _recipe("mean")
+    raw["schedule"]["select_on"] = ["sentiment_tfns", "sentiment_other", "events"]
+    with pytest.raises(ModelError, match=r"\['sentiment_other'\], which this recipe does not score"):
+        parse_recipe(raw)
+    raw["sentiment"]["sources"].append({"name": "fiqa", "kind": "score", "path": "fiqa.jsonl", "weight": 1.0})
+    assert parse_recipe(raw).schedule.select_on[1] == "sentiment_other"
+    raw["schedule"]["select_on"] = ["sentiment_tfns", "event"]
+    with pytest.raises(ModelError, match=r"\['event'\]"):
         parse_recipe(raw)
 
 

@@ -26,16 +26,22 @@ def model(
         Path | None, typer.Option("--model", envvar="MARKETPULSE_MODEL_DIR", help="model folder; default: shipped")
     ] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="also write the figures here")] = None,
+    update_metrics: Annotated[
+        bool, typer.Option(help="store the figures as the `bench` section of the model's metrics.json")
+    ] = False,
 ) -> None:
     """Texts/s and batch latency: Hugging Face pipeline (PyTorch) vs our ONNX engine, same headlines."""
     import json
 
     from marketpulse.core.paths import shared_datasets_dir
-    from marketpulse.inference.bench import FINVIZ, load_headlines, run_bench
+    from marketpulse.inference.bench import FINVIZ, load_headlines, run_bench, store_in_metrics
 
     texts = load_headlines(headlines or shared_datasets_dir() / FINVIZ, n)
     report = run_bench(texts, model_dir, batch_size, threads, rounds)
-    typer.echo(f"{len(texts)} headlines, batch {batch_size}, {report['threads']} threads, median of {rounds} rounds")
+    m, cpu = report["model"], report["host"]["cpu"]
+    typer.echo(f"{m['name']} {m['version']}: {len(texts)} headlines, batch {batch_size}, {report['threads']} threads, "
+               f"median of {rounds} rounds")
+    typer.echo(f"CPU: {cpu['name']}, int8 extensions: {', '.join(cpu.get('int8_extensions') or ['none'])}")
     for r in report["results"]:
         typer.echo(f"{r['system']:<20} {r['device']:<21} {r['texts_per_s']:>7.1f} texts/s "
                    f"({r['texts_per_s_in_batches']:.1f} in batches of {batch_size})  "
@@ -43,6 +49,8 @@ def model(
     typer.echo(f"speed-up on CPU: {report['cpu_speedup']:.2f}x")
     if json_out:
         json_out.write_text(json.dumps(report, indent=1) + "\n")
+    if update_metrics:
+        typer.echo(f"stored in {store_in_metrics(report)}")
 
 
 @app.command("pipeline")
@@ -112,9 +120,9 @@ def alerts(
         clf = FakeClassifier()
     elif classifier == "checkpoint":
         from marketpulse.alerts.bench_checkpoint import CheckpointClassifier
-        from marketpulse.core.paths import models_dir
+        from marketpulse.inference.bundle import default_model_dir
 
-        clf = CheckpointClassifier(model_dir or models_dir() / "marketpulse-minilm-mt")
+        clf = CheckpointClassifier(model_dir or default_model_dir())
     else:
         from marketpulse.inference.engine import load_classifier
 

@@ -13,14 +13,6 @@ import typer
 
 from marketpulse.core.errors import ModelError
 
-DEFAULT_MODEL = "marketpulse-minilm-mt"
-
-
-def _default_model_dir() -> Path:
-    from marketpulse.core.paths import models_dir
-
-    return models_dir() / DEFAULT_MODEL
-
 
 def train(
     recipe: Annotated[Path | None, typer.Option(help="recipe JSON; default: models/<shipped>/recipe.json")] = None,
@@ -33,11 +25,12 @@ def train(
     import dataclasses
 
     from marketpulse.core.paths import shared_datasets_dir
+    from marketpulse.inference.bundle import default_model_dir
     from marketpulse.training.recipe import load_recipe
     from marketpulse.training.train import train as run_training
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    recipe_path = recipe or _default_model_dir() / "recipe.json"
+    recipe_path = recipe or default_model_dir() / "recipe.json"
     spec = load_recipe(recipe_path)
     if max_steps:
         spec = dataclasses.replace(spec, max_steps=max_steps)
@@ -73,10 +66,11 @@ def export(
 ) -> None:
     """Export the trained checkpoint to ONNX (fp32, int8 CPU, fp16 GPU) and check parity with PyTorch."""
     from marketpulse.core.paths import shared_datasets_dir
+    from marketpulse.inference.bundle import default_model_dir
     from marketpulse.training.recipe import load_recipe
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    model_dir = model_dir or _default_model_dir()
+    model_dir = model_dir or default_model_dir()
     _export(model_dir, load_recipe(model_dir / "recipe.json"), datasets or shared_datasets_dir())
 
 

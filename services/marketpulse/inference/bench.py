@@ -11,13 +11,19 @@ torch/transformers are imported only for the baseline (they are in the `train` e
 from __future__ import annotations
 
 import csv
+import json
+import os
+import platform
 import statistics
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from marketpulse.core.errors import ModelError
+from marketpulse.inference.bundle import ModelBundle
 
 FINVIZ = "finviz_news_nasdaq100_2022_2023/stock_news.csv"
 # Both runtimes keep their worker threads spinning for a while after a call (OpenMP's block time,
@@ -108,13 +114,13 @@ def hf_pipeline(device: str, threads: int, batch_size: int) -> Callable[[list[st
     return lambda texts: pipe(texts, batch_size=batch_size, truncation=True)
 
 
-def engine_runner(model_dir: Path | None, provider: str, threads: int) -> tuple[Callable, str]:
+def engine_runner(model_dir: Path | None, provider: str, threads: int) -> tuple[Callable, str, ModelBundle]:
     from marketpulse.core.settings import ModelSettings
     from marketpulse.inference.engine import load_classifier
 
     clf = load_classifier(model_dir, ModelSettings(provider=provider, intra_op_threads=threads))
     clf.warmup()
-    return clf.classify, clf.placement.provider
+    return clf.classify, clf.placement.provider, clf.bundle
 
 
 def cuda_available() -> bool:
@@ -129,13 +135,62 @@ def run_bench(headlines: list[str], model_dir: Path | None, batch_size: int, thr
     from marketpulse.inference.providers import cpu_threads
 
     threads = cpu_threads(threads)
-    engine, provider = engine_runner(model_dir, "cpu", threads)
+    engine, provider, bundle = engine_runner(model_dir, "cpu", threads)
     results = compare({"hf-pipeline-pytorch": ("cpu", hf_pipeline("cpu", threads, batch_size)),
                        "marketpulse-onnx": (provider, engine)}, headlines, batch_size, rounds)
     if cuda_available():
-        gpu_engine, gpu_provider = engine_runner(model_dir, "cuda", threads)
+        gpu_engine, gpu_provider, _ = engine_runner(model_dir, "cuda", threads)
         results += compare({"hf-pipeline-pytorch": ("cuda", hf_pipeline("cuda", threads, batch_size)),
                             "marketpulse-onnx": (gpu_provider, gpu_engine)}, headlines, batch_size, rounds)
     cpu_ratio = results[1].texts_per_s / results[0].texts_per_s
-    return {"threads": threads, "rounds": rounds, "results": [asdict(r) for r in results],
+    return {"model": {"name": bundle.name, "version": bundle.version, "dir": str(bundle.root)},
+            "measured_at": datetime.now(UTC).isoformat(timespec="seconds"), "host": host(),
+            "threads": threads, "rounds": rounds, "results": [asdict(r) for r in results],
             "cpu_speedup": round(cpu_ratio, 2)}
+
+
+def host() -> dict:
+    """What the figures depend on besides the code: the CPU and the runtime versions."""
+    return {"cpus": os.cpu_count(), "cpu": _cpu(), "python": platform.python_version(),
+            **_versions(["onnxruntime", "onnxruntime-gpu", "torch", "transformers"])}
+
+
+def _versions(packages: Sequence[str]) -> dict[str, str]:
+    found = {}
+    for name in packages:
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            found[name] = "not installed"
+    return found
+
+
+def _cpu() -> dict[str, object]:
+    """The CPU's name and its int8 matrix extensions: ORT's int8 kernels run several times faster
+    with AMX than with AVX-512 VNNI alone, so the same code's speed-up differs by host."""
+    try:
+        info = Path("/proc/cpuinfo").read_text(encoding="utf-8").split("\n\n")[0]
+    except OSError:  # not Linux
+        return {"name": platform.processor() or "unknown"}
+    fields = dict(line.split(":", 1) for line in info.splitlines() if ":" in line)
+    fields = {k.strip(): v.strip() for k, v in fields.items()}
+    flags = set(fields.get("flags", "").split())
+    return {"name": fields.get("model name", "unknown"), "family": fields.get("cpu family"),
+            "model": fields.get("model"),
+            "int8_extensions": sorted(flags & {"avx512_vnni", "avx_vnni", "amx_int8", "amx_tile"})}
+
+
+def store_in_metrics(report: dict) -> Path:
+    """Write `report` as the `bench` section of the benched model's metrics.json (export keeps this
+    section, so speed and accuracy figures live in one file)."""
+    path = Path(report["model"]["dir"]) / "metrics.json"
+    try:
+        metrics = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ModelError(f"{path} does not exist: export the model before storing its bench figures") from exc
+    except json.JSONDecodeError as exc:
+        raise ModelError(f"{path} is not valid JSON: {exc}") from exc
+    bench = {k: v for k, v in report.items() if k != "model"}  # metrics.json names its model already
+    metrics["bench"] = {**bench, "model_version": report["model"]["version"]}
+    path.write_text(json.dumps(metrics, indent=1) + "\n", encoding="utf-8")
+    return path

@@ -177,7 +177,21 @@ def parse_recipe(raw: dict[str, Any]) -> Recipe:
     sched = recipe.schedule
     if sched.cross_fit and (not sched.soup_seeds or sched.average_last < 2):
         raise ModelError("schedule.cross_fit needs soup_seeds (one dev fold per run) and average_last >= 2")
+    scored = selectable_scores(recipe)
+    unknown = [k for k in sched.select_on if k not in scored]
+    if unknown:
+        raise ModelError(f"schedule.select_on names {unknown}, which this recipe does not score; "
+                         f"it scores {sorted(scored)}")
     return recipe
+
+
+def selectable_scores(recipe: Recipe) -> set[str]:
+    """Dev scores that training reports for this recipe (train.Trainer.dev_scores) and may select on."""
+    names = {s.name for s in recipe.sentiment.sources}
+    scored = {f"sentiment_{n}" for n in names} | {"events", "events_at_0.5", "events_cv"}
+    if names - {"tfns"}:
+        scored.add("sentiment_other")  # every source but TFNS, pooled
+    return scored
 
 
 def load_recipe(path: Path) -> Recipe:

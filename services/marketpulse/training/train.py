@@ -345,7 +345,8 @@ class Trainer:
         for name, exs in self.sent.dev.items():
             scores[f"sentiment_{name}"] = E.sentiment_report(sent_score, exs)["macro_f1"]
         others = [e for name, exs in self.sent.dev.items() if name != "tfns" for e in exs]
-        scores["sentiment_other"] = E.sentiment_report(sent_score, others)["macro_f1"]
+        if others:  # a recipe with TFNS alone has no other source to score (recipe.py refuses to select on it)
+            scores["sentiment_other"] = E.sentiment_report(sent_score, others)["macro_f1"]
         labels, probs = E.event_arrays(event_score, self.events.dev)
         scores |= _event_scores(labels, probs, [e.document_id for e in self.events.dev])
         return _with_selection(scores, self.recipe)
@@ -366,6 +367,9 @@ def _event_scores(labels: np.ndarray, probs: np.ndarray, documents: list[str]) -
 
 def _with_selection(scores: dict, recipe: Recipe) -> dict:
     """The scores, rounded, with the recipe's selection score added."""
+    missing = [k for k in recipe.schedule.select_on if k not in scores]
+    if missing:  # events_cv needs two dev documents; recipe.py checks the rest before training starts
+        raise ModelError(f"schedule.select_on names {missing}, which this run did not score")
     scores = {**scores, "select": float(np.mean([scores[k] for k in recipe.schedule.select_on]))}
     return {k: round(v, 4) if isinstance(v, float) else v for k, v in scores.items()}
 

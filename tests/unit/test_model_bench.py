@@ -1,0 +1,64 @@
+"""`marketpulse bench model`'s bookkeeping: the summary it prints and where its figures are stored."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from marketpulse.core.errors import ModelError
+from marketpulse.inference import bench as B
+
+
+def _report(model_dir: Path) -> dict:
+    return {"model": {"name": "m", "version": "9.9.9", "dir": str(model_dir)},
+            "measured_at": "2026-11-25T02:00:00+00:00", "host": B.host(), "threads": 2, "rounds": 5,
+            "results": [{"system": "a", "texts_per_s": 100.0}, {"system": "b", "texts_per_s": 800.0}],
+            "cpu_speedup": 8.0}
+
+
+def test_summary_takes_the_median_round_and_the_99th_percentile_batch() -> None:
+    t = B._Timings(whole_s=[1.0, 4.0, 2.0], batch_s=[[0.1] * 99 + [0.5], [0.1] * 100, [0.2] * 100])
+    r = B._summary("engine", "cpu", 400, 4, t)
+    assert r.texts_per_s == 200.0  # median of 400, 100, 200 texts/s
+    assert r.texts_per_s_in_batches == pytest.approx(400 / 10.4, abs=0.05)  # rounds sum to 10.4, 10, 20 s
+    assert r.p50_batch_ms == pytest.approx(100.0)
+    assert r.p99_batch_ms == pytest.approx(200.0)  # 100 of the 300 batches took 200 ms
+
+
+def test_figures_replace_the_bench_section_and_keep_the_rest(tmp_path: Path) -> None:
+    (tmp_path / "metrics.json").write_text(json.dumps({"int8": {"f1": 0.8}, "bench": {"cpu_speedup": 1.0}}))
+    path = B.store_in_metrics(_report(tmp_path))
+    stored = json.loads(path.read_text())
+    assert stored["int8"] == {"f1": 0.8}
+    bench = stored["bench"]
+    assert bench["cpu_speedup"] == 8.0 and bench["model_version"] == "9.9.9" and "model" not in bench
+    assert bench["results"][1]["texts_per_s"] == 800.0
+    assert bench["measured_at"] == "2026-11-25T02:00:00+00:00"
+    assert bench["host"]["cpus"] >= 1 and "onnxruntime-gpu" in bench["host"]
+
+
+def test_the_host_names_its_cpu_and_runtime_versions() -> None:
+    import numpy
+
+    host = B.host()
+    assert host["cpus"] >= 1 and host["cpu"]["name"]
+    assert B._versions(["numpy", "no-such-package-here"]) == {
+        "numpy": numpy.__version__, "no-such-package-here": "not installed"}
+
+
+def test_a_model_folder_without_metrics_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ModelError, match="export the model"):
+        B.store_in_metrics(_report(tmp_path))
+    (tmp_path / "metrics.json").write_text("{not json")
+    with pytest.raises(ModelError, match="not valid JSON"):
+        B.store_in_metrics(_report(tmp_path))
+
+
+def test_too_few_distinct_headlines_is_an_error(tmp_path: Path) -> None:
+    csv = tmp_path / "h.csv"
+    csv.write_text("title\nA\nB\nA\n")
+    assert B.load_headlines(csv, 2) == ["A", "B"]
+    with pytest.raises(ModelError, match="2 distinct headlines, 3 asked for"):
+        B.load_headlines(csv, 3)

@@ -70,8 +70,17 @@ def optimise(src: Path, dst: Path, hidden: int, heads: int, use_gpu: bool = Fals
         # unchanged. (The CPU session must not re-fuse them: see inference/providers.py.)
         options.enable_skip_layer_norm = False
         options.enable_bias_gelu = False
-    model = optimizer.optimize_model(str(src), model_type="bert", num_heads=heads, hidden_size=hidden,
-                                     use_gpu=use_gpu, optimization_options=options)
+    import onnxruntime as ort
+
+    # For the GPU graph ORT's optimiser runs its basic passes in a CUDA session; where CUDA cannot
+    # load, ORT prints a red error and runs them on the CPU provider. That fallback is expected on
+    # CPU machines, so the message is muted for the call (as in inference/providers.py).
+    ort.set_default_logger_severity(4 if use_gpu else 2)
+    try:
+        model = optimizer.optimize_model(str(src), model_type="bert", num_heads=heads, hidden_size=hidden,
+                                         use_gpu=use_gpu, optimization_options=options)
+    finally:
+        ort.set_default_logger_severity(2)
     log.info("ORT fusion: %s", model.get_fused_operator_statistics())
     return model
 

@@ -168,7 +168,7 @@ def _versions(packages: Sequence[str]) -> dict[str, str]:
 def _cpu() -> dict[str, object]:
     """The CPU's name and its int8 matrix extensions. The speed-up depends on them: on an AMD EPYC
     with AVX-512 VNNI and no AMX, int8 products ran only 3.5x fp32 ones and the engine 4.6-5.2x
-    the pipeline, where other hosts of the same VM size gave 8-9x (model card)."""
+    the pipeline, where earlier hosts of the same VM size gave 7-9x (model card)."""
     try:
         info = Path("/proc/cpuinfo").read_text(encoding="utf-8").split("\n\n")[0]
     except OSError:  # not Linux

@@ -1,4 +1,5 @@
-"""`marketpulse bench model`'s bookkeeping: the summary it prints and where its figures are stored."""
+"""`marketpulse bench model`'s bookkeeping: the summary it prints, the host it records, where its
+figures are stored."""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ import pytest
 
 from marketpulse.core.errors import ModelError
 from marketpulse.inference import bench as B
+from marketpulse.inference import host as H
 
 
 def _report(model_dir: Path) -> dict:
     return {"model": {"name": "m", "version": "9.9.9", "dir": str(model_dir)},
-            "measured_at": "2026-11-25T02:00:00+00:00", "host": B.host(), "threads": 2, "rounds": 5,
+            "measured_at": "2026-11-25T02:00:00+00:00", "host": {"cpus": 2}, "threads": 2, "rounds": 5,
             "results": [{"system": "a", "texts_per_s": 100.0}, {"system": "b", "texts_per_s": 800.0}],
             "cpu_speedup": 8.0}
 
@@ -36,16 +38,34 @@ def test_figures_replace_the_bench_section_and_keep_the_rest(tmp_path: Path) -> 
     assert bench["cpu_speedup"] == 8.0 and bench["model_version"] == "9.9.9" and "model" not in bench
     assert bench["results"][1]["texts_per_s"] == 800.0
     assert bench["measured_at"] == "2026-11-25T02:00:00+00:00"
-    assert bench["host"]["cpus"] >= 1 and "onnxruntime-gpu" in bench["host"]
+    assert bench["host"] == {"cpus": 2}
 
 
-def test_the_host_names_its_cpu_and_runtime_versions() -> None:
+def test_the_host_names_its_cpu_runtime_versions_and_matrix_rates() -> None:
     import numpy
 
-    host = B.host()
+    host = H.describe_host(threads=1)
     assert host["cpus"] >= 1 and host["cpu"]["name"]
-    assert B._versions(["numpy", "no-such-package-here"]) == {
+    assert set(host) >= set(H.RUNTIMES)
+    assert H.versions(["numpy", "no-such-package-here"]) == {
         "numpy": numpy.__version__, "no-such-package-here": "not installed"}
+    gops = host["matmul_gops"]
+    assert gops["fp32"] > 0 and gops["int8"] > 0
+    assert gops["int8_over_fp32"] == pytest.approx(gops["int8"] / gops["fp32"], abs=0.01)
+
+
+def test_the_int8_rate_is_timed_on_the_product_the_model_runs() -> None:
+    import numpy as np
+    import onnxruntime as ort
+
+    x = np.random.default_rng(2).standard_normal((8, 16)).astype(np.float32)
+    fp32 = ort.InferenceSession(H._matmul_graph(False, 8, 16, 24), providers=["CPUExecutionProvider"])
+    int8 = ort.InferenceSession(H._matmul_graph(True, 8, 16, 24), providers=["CPUExecutionProvider"])
+    exact, quantised = fp32.run(None, {"x": x})[0], int8.run(None, {"x": x})[0]
+    assert quantised.shape == exact.shape == (8, 24)
+    # Same weights, int8 error only: close, but not bit-identical (else int8 was not what ran).
+    assert np.abs(quantised - exact).max() < 0.05 * np.abs(exact).max()
+    assert not np.array_equal(quantised, exact)
 
 
 def test_a_model_folder_without_metrics_is_refused(tmp_path: Path) -> None:

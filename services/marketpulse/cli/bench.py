@@ -38,10 +38,12 @@ def model(
 
     texts = load_headlines(headlines or shared_datasets_dir() / FINVIZ, n)
     report = run_bench(texts, model_dir, batch_size, threads, rounds)
-    m, cpu = report["model"], report["host"]["cpu"]
+    m, cpu, gops = report["model"], report["host"]["cpu"], report["host"]["matmul_gops"]
     typer.echo(f"{m['name']} {m['version']}: {len(texts)} headlines, batch {batch_size}, {report['threads']} threads, "
                f"median of {rounds} rounds")
-    typer.echo(f"CPU: {cpu['name']}, int8 extensions: {', '.join(cpu.get('int8_extensions') or ['none'])}")
+    typer.echo(f"CPU: {cpu['name']}, int8 extensions: {', '.join(cpu.get('int8_extensions') or ['none'])}; "
+               f"ORT matrix products: int8 {gops['int8']:.0f} GOPS, fp32 {gops['fp32']:.0f} GOPS "
+               f"({gops['int8_over_fp32']:.1f}x, what int8 can buy here)")
     for r in report["results"]:
         typer.echo(f"{r['system']:<20} {r['device']:<21} {r['texts_per_s']:>7.1f} texts/s "
                    f"({r['texts_per_s_in_batches']:.1f} in batches of {batch_size})  "

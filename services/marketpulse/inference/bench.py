@@ -12,18 +12,16 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import platform
 import statistics
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from marketpulse.core.errors import ModelError
 from marketpulse.inference.bundle import ModelBundle
+from marketpulse.inference.host import describe_host
 
 FINVIZ = "finviz_news_nasdaq100_2022_2023/stock_news.csv"
 # Both runtimes keep their worker threads spinning for a while after a call (OpenMP's block time,
@@ -144,41 +142,9 @@ def run_bench(headlines: list[str], model_dir: Path | None, batch_size: int, thr
                             "marketpulse-onnx": (gpu_provider, gpu_engine)}, headlines, batch_size, rounds)
     cpu_ratio = results[1].texts_per_s / results[0].texts_per_s
     return {"model": {"name": bundle.name, "version": bundle.version, "dir": str(bundle.root)},
-            "measured_at": datetime.now(UTC).isoformat(timespec="seconds"), "host": host(),
+            "measured_at": datetime.now(UTC).isoformat(timespec="seconds"), "host": describe_host(threads),
             "threads": threads, "rounds": rounds, "results": [asdict(r) for r in results],
             "cpu_speedup": round(cpu_ratio, 2)}
-
-
-def host() -> dict:
-    """What the figures depend on besides the code: the CPU and the runtime versions."""
-    return {"cpus": os.cpu_count(), "cpu": _cpu(), "python": platform.python_version(),
-            **_versions(["onnxruntime", "onnxruntime-gpu", "torch", "transformers"])}
-
-
-def _versions(packages: Sequence[str]) -> dict[str, str]:
-    found = {}
-    for name in packages:
-        try:
-            found[name] = version(name)
-        except PackageNotFoundError:
-            found[name] = "not installed"
-    return found
-
-
-def _cpu() -> dict[str, object]:
-    """The CPU's name and its int8 matrix extensions. The speed-up depends on them: on an AMD EPYC
-    with AVX-512 VNNI and no AMX, int8 products ran only 3.5x fp32 ones and the engine 4.6-5.2x
-    the pipeline, where earlier hosts of the same VM size gave 7-9x (model card)."""
-    try:
-        info = Path("/proc/cpuinfo").read_text(encoding="utf-8").split("\n\n")[0]
-    except OSError:  # not Linux
-        return {"name": platform.processor() or "unknown"}
-    fields = dict(line.split(":", 1) for line in info.splitlines() if ":" in line)
-    fields = {k.strip(): v.strip() for k, v in fields.items()}
-    flags = set(fields.get("flags", "").split())
-    return {"name": fields.get("model name", "unknown"), "family": fields.get("cpu family"),
-            "model": fields.get("model"),
-            "int8_extensions": sorted(flags & {"avx512_vnni", "avx_vnni", "amx_int8", "amx_tile"})}
 
 
 def store_in_metrics(report: dict) -> Path:

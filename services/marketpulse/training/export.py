@@ -13,7 +13,7 @@ import json
 import logging
 import shutil
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ import numpy as np
 from marketpulse.core.errors import ModelError
 from marketpulse.core.messages import EVENT_TYPES, SENTIMENT_LABELS
 from marketpulse.inference.batching import length_batches
+from marketpulse.inference.providers import cuda_fallback_quiet
 from marketpulse.inference.tokenize import WindowTokenizer
 from marketpulse.training import data as D
 from marketpulse.training.model import base_model_dir, load_trained
@@ -70,17 +71,11 @@ def optimise(src: Path, dst: Path, hidden: int, heads: int, use_gpu: bool = Fals
         # unchanged. (The CPU session must not re-fuse them: see inference/providers.py.)
         options.enable_skip_layer_norm = False
         options.enable_bias_gelu = False
-    import onnxruntime as ort
-
-    # For the GPU graph ORT's optimiser runs its basic passes in a CUDA session; where CUDA cannot
-    # load, ORT prints a red error and runs them on the CPU provider. That fallback is expected on
-    # CPU machines, so the message is muted for the call (as in inference/providers.py).
-    ort.set_default_logger_severity(4 if use_gpu else 2)
-    try:
+    # For the GPU graph ORT's optimiser runs its basic passes in a CUDA session, which falls back
+    # to the CPU provider on a machine without CUDA.
+    with cuda_fallback_quiet() if use_gpu else nullcontext():
         model = optimizer.optimize_model(str(src), model_type="bert", num_heads=heads, hidden_size=hidden,
                                          use_gpu=use_gpu, optimization_options=options)
-    finally:
-        ort.set_default_logger_severity(2)
     log.info("ORT fusion: %s", model.get_fused_operator_statistics())
     return model
 

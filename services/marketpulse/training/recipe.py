@@ -185,12 +185,16 @@ def parse_recipe(raw: dict[str, Any]) -> Recipe:
     return recipe
 
 
+# `sentiment_other` pools the dev sets of every sentiment source but this one.
+REFERENCE_SOURCE = "tfns"
+
+
 def selectable_scores(recipe: Recipe) -> set[str]:
     """Dev scores that training reports for this recipe (train.Trainer.dev_scores) and may select on."""
     names = {s.name for s in recipe.sentiment.sources}
     scored = {f"sentiment_{n}" for n in names} | {"events", "events_at_0.5", "events_cv"}
-    if names - {"tfns"}:
-        scored.add("sentiment_other")  # every source but TFNS, pooled
+    if names - {REFERENCE_SOURCE}:
+        scored.add("sentiment_other")
     return scored
 
 

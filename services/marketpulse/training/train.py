@@ -35,7 +35,7 @@ from marketpulse.training.model import (
     head_parameter_names,
     load_trained,
 )
-from marketpulse.training.recipe import Recipe, parse_recipe
+from marketpulse.training.recipe import REFERENCE_SOURCE, Recipe, parse_recipe
 from marketpulse.training.sampling import CyclingPool, cut_batches, interleave, quotas
 
 log = logging.getLogger(__name__)
@@ -344,7 +344,7 @@ class Trainer:
         scores: dict[str, Any] = {}
         for name, exs in self.sent.dev.items():
             scores[f"sentiment_{name}"] = E.sentiment_report(sent_score, exs)["macro_f1"]
-        others = [e for name, exs in self.sent.dev.items() if name != "tfns" for e in exs]
+        others = [e for name, exs in self.sent.dev.items() if name != REFERENCE_SOURCE for e in exs]
         if others:  # a recipe with TFNS alone has no other source to score (recipe.py refuses to select on it)
             scores["sentiment_other"] = E.sentiment_report(sent_score, others)["macro_f1"]
         labels, probs = E.event_arrays(event_score, self.events.dev)

@@ -80,7 +80,7 @@ def test_ten_thousand_headlines_one_worker(kafka_settings, clickhouse_settings, 
 
 def test_two_workers_share_four_partitions(kafka_settings, clickhouse_settings, store, headlines, model_version,
                                            tmp_path):
-    env = env_for(kafka_settings, clickhouse_settings) | {"MARKETPULSE_MODEL_INTRA_OP_THREADS": "1"}
+    env = env_for(kafka_settings, clickhouse_settings) | {"MARKETPULSE_MODEL_THREADS": "1"}
     workers = [Worker(env, tmp_path / f"worker-{i}.log") for i in (1, 2)]
     try:
         for w in workers:

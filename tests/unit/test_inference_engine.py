@@ -14,6 +14,7 @@ from marketpulse.inference.base import Classifier
 from marketpulse.inference.batching import CPU_SHAPES, GPU_SHAPES, ShapePolicy, _cuts, length_batches
 from marketpulse.inference.bundle import default_model_dir
 from marketpulse.inference.engine import OnnxClassifier, load_classifier
+from marketpulse.inference.lanes import Lanes
 
 pytestmark = pytest.mark.skipif(
     not (default_model_dir() / "labels.json").is_file(), reason="shipped model not present"
@@ -126,15 +127,15 @@ def test_gpu_padding_does_not_change_the_answers(engine: OnnxClassifier) -> None
 
 def test_warmup_runs_every_shape_the_policy_allows(engine: OnnxClassifier) -> None:
     policy = ShapePolicy(call_cost=1 << 20, width_multiple=64, pow2_rows=True)
-    clf = OnnxClassifier(engine.bundle, provider="cpu", max_batch=4, shapes=policy)
-    session, shapes = clf._session, []
+    clf = OnnxClassifier(engine.bundle, provider="cpu", lanes=1, max_batch=4, shapes=policy)
+    (session,), shapes = clf._lanes.sessions, []
 
     class Recording:  # the real session, with the shapes it was asked to run written down
         def run(self, names, feeds):
             shapes.append(feeds["input_ids"].shape)
             return session.run(names, feeds)
 
-    clf._session = Recording()
+    clf._lanes = Lanes([Recording()])
     clf.warmup()
     assert set(policy.warmup_shapes(4, engine.bundle.window)) <= set(shapes)
     assert len(policy.warmup_shapes(4, engine.bundle.window)) == 3 * 2  # rows 1, 2, 4 x widths 64, 128
@@ -167,6 +168,16 @@ def test_spread_lengths_are_split_and_equal_lengths_are_not() -> None:
     assert _cuts([18] * 64, 32, 8192, 32) == [32, 64]
     spread = sorted([5, 7, 9, 10, 11, 13, 15, 16, 17, 18, 19, 22, 24, 25, 27, 30, 33, 36, 38, 40] * 2)
     assert len(_cuts(spread, 32, 8192, 32)) > 2  # one batch padded to 40 would waste ~45% of its tokens
+
+
+def test_lanes_give_the_same_answers_as_one_session(engine: OnnxClassifier) -> None:
+    rng = random.Random(11)
+    words = " ".join(HEADLINES).split()
+    texts = [" ".join(rng.choices(words, k=rng.randint(2, 60))) for _ in range(150)]  # many length batches
+    one = OnnxClassifier(engine.bundle, provider="cpu", threads=1, lanes=1).classify(texts)
+    three = OnnxClassifier(engine.bundle, provider="cpu", threads=3, lanes=3)
+    assert three.placement.lanes == 3 and three.placement.threads == 1
+    assert [p.as_dict() for p in three.classify(texts)] == [p.as_dict() for p in one]
 
 
 def test_a_2000_word_text_is_read_in_chunks(engine: OnnxClassifier) -> None:

@@ -20,7 +20,7 @@ def model(
     # Shared VMs drift by ~20% within minutes: 5 alternating rounds keep the median steady.
     rounds: Annotated[int, typer.Option(help="alternating rounds per system; the median is reported")] = 5,
     threads: Annotated[
-        int, typer.Option(envvar="MARKETPULSE_MODEL_INTRA_OP_THREADS", help="CPU threads; 0 = all usable cores")
+        int, typer.Option(envvar="MARKETPULSE_MODEL_THREADS", help="CPU threads; 0 = all usable cores")
     ] = 0,
     model_dir: Annotated[
         Path | None, typer.Option("--model", envvar="MARKETPULSE_MODEL_DIR", help="model folder; default: shipped")
@@ -39,7 +39,8 @@ def model(
     texts = load_headlines(headlines or shared_datasets_dir() / FINVIZ, n)
     report = run_bench(texts, model_dir, batch_size, threads, rounds)
     m, cpu, gops = report["model"], report["host"]["cpu"], report["host"]["matmul_gops"]
-    typer.echo(f"{m['name']} {m['version']}: {len(texts)} headlines, batch {batch_size}, {report['threads']} threads, "
+    typer.echo(f"{m['name']} {m['version']}: {len(texts)} headlines, batch {batch_size}, {report['threads']} threads "
+               f"(engine: {report['engine_lanes']} lanes), "
                f"median of {rounds} rounds")
     typer.echo(f"CPU: {cpu['name']}, int8 extensions: {', '.join(cpu.get('int8_extensions') or ['none'])}; "
                f"ORT matrix products: int8 {gops['int8']:.0f} GOPS, fp32 {gops['fp32']:.0f} GOPS "

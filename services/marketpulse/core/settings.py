@@ -98,7 +98,9 @@ class ModelSettings(BaseSettings):
 
     dir: Path | None = Field(None, description="model directory; default: the shipped model under models/")
     provider: str = Field("auto", description="execution provider: auto, cuda or cpu")
-    intra_op_threads: int = Field(0, ge=0, description="ONNX Runtime threads; 0 = one per physical core")
+    threads: int = Field(0, ge=0, description="CPU cores the engine uses in all; 0 = every usable core")
+    lanes: int = Field(0, ge=0, description="CPU sessions run side by side on different batches, sharing "
+                       "the threads; 0 = one single-threaded lane per core, at most 4")
     max_batch_tokens: int = Field(8192, ge=64, description="token budget of one forward pass")
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from marketpulse.core.errors import ModelError
 from marketpulse.inference.bundle import ModelBundle
 from marketpulse.inference.host import describe_host
+from marketpulse.inference.providers import Placement
 
 FINVIZ = "finviz_news_nasdaq100_2022_2023/stock_news.csv"
 # Both runtimes keep their worker threads spinning for a while after a call (OpenMP's block time,
@@ -112,13 +113,13 @@ def hf_pipeline(device: str, threads: int, batch_size: int) -> Callable[[list[st
     return lambda texts: pipe(texts, batch_size=batch_size, truncation=True)
 
 
-def engine_runner(model_dir: Path | None, provider: str, threads: int) -> tuple[Callable, str, ModelBundle]:
+def engine_runner(model_dir: Path | None, provider: str, threads: int) -> tuple[Callable, Placement, ModelBundle]:
     from marketpulse.core.settings import ModelSettings
     from marketpulse.inference.engine import load_classifier
 
-    clf = load_classifier(model_dir, ModelSettings(provider=provider, intra_op_threads=threads))
+    clf = load_classifier(model_dir, ModelSettings(provider=provider, threads=threads))
     clf.warmup()
-    return clf.classify, clf.placement.provider, clf.bundle
+    return clf.classify, clf.placement, clf.bundle
 
 
 def cuda_available() -> bool:
@@ -133,18 +134,18 @@ def run_bench(headlines: list[str], model_dir: Path | None, batch_size: int, thr
     from marketpulse.inference.providers import cpu_threads
 
     threads = cpu_threads(threads)
-    engine, provider, bundle = engine_runner(model_dir, "cpu", threads)
+    engine, placement, bundle = engine_runner(model_dir, "cpu", threads)
     results = compare({"hf-pipeline-pytorch": ("cpu", hf_pipeline("cpu", threads, batch_size)),
-                       "marketpulse-onnx": (provider, engine)}, headlines, batch_size, rounds)
+                       "marketpulse-onnx": (placement.provider, engine)}, headlines, batch_size, rounds)
     if cuda_available():
-        gpu_engine, gpu_provider, _ = engine_runner(model_dir, "cuda", threads)
+        gpu_engine, gpu_placement, _ = engine_runner(model_dir, "cuda", threads)
         results += compare({"hf-pipeline-pytorch": ("cuda", hf_pipeline("cuda", threads, batch_size)),
-                            "marketpulse-onnx": (gpu_provider, gpu_engine)}, headlines, batch_size, rounds)
+                            "marketpulse-onnx": (gpu_placement.provider, gpu_engine)}, headlines, batch_size, rounds)
     cpu_ratio = results[1].texts_per_s / results[0].texts_per_s
     return {"model": {"name": bundle.name, "version": bundle.version, "dir": str(bundle.root)},
             "measured_at": datetime.now(UTC).isoformat(timespec="seconds"), "host": describe_host(threads),
-            "threads": threads, "rounds": rounds, "results": [asdict(r) for r in results],
-            "cpu_speedup": round(cpu_ratio, 2)}
+            "threads": threads, "engine_lanes": placement.lanes, "rounds": rounds,
+            "results": [asdict(r) for r in results], "cpu_speedup": round(cpu_ratio, 2)}
 
 
 def store_in_metrics(report: dict) -> Path:

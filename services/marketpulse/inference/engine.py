@@ -17,7 +17,8 @@ from marketpulse.core.messages import EVENT_TYPES, SENTIMENT_LABELS
 from marketpulse.inference.base import Prediction
 from marketpulse.inference.batching import CPU_SHAPES, GPU_SHAPES, ShapePolicy, length_batches
 from marketpulse.inference.bundle import ModelBundle, default_model_dir
-from marketpulse.inference.providers import CUDA, create_session
+from marketpulse.inference.lanes import Lanes
+from marketpulse.inference.providers import CUDA, create_sessions
 from marketpulse.inference.tokenize import Chunk, WindowTokenizer
 
 log = logging.getLogger(__name__)
@@ -37,13 +38,15 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 
 
 class OnnxClassifier:
-    """Classifier over an exported model folder. Thread-compatible, not thread-safe: one per worker."""
+    """Classifier over an exported model folder. Thread-compatible, not thread-safe: one per worker
+    (on the CPU it drives its own lanes, one session per core by default)."""
 
     def __init__(
         self,
         bundle: ModelBundle,
         provider: str = "auto",
         threads: int = 0,
+        lanes: int = 0,
         max_batch_tokens: int = 8192,
         max_batch: int | None = None,
         onnx_file: Path | None = None,
@@ -52,7 +55,8 @@ class OnnxClassifier:
         self.bundle = bundle
         self.name, self.version = bundle.name, bundle.version
         cpu_file = onnx_file or bundle.cpu_file
-        self._session, self.placement = create_session(cpu_file, bundle.gpu_file, provider, threads)
+        sessions, self.placement = create_sessions(cpu_file, bundle.gpu_file, provider, threads, lanes)
+        self._lanes = Lanes(sessions)
         self._tok = WindowTokenizer.from_file(bundle.tokenizer_file, bundle.window)
         self.max_batch_tokens = max_batch_tokens
         # Small CPU batches keep latency low at no throughput cost; a GPU wants many rows at once.
@@ -65,12 +69,14 @@ class OnnxClassifier:
         t0 = time.perf_counter()
         for n_words in _WARMUP_WORDS:
             self.classify(["warm up the market model " * (n_words // 5 + 1)] * 8)
-        shapes = self.shapes.warmup_shapes(self.max_batch, self.bundle.window)
-        for rows, width in shapes:
-            ids = np.full((rows, width), _WARMUP_TOKEN, dtype=np.int64)
-            self._session.run(None, {"input_ids": ids, "attention_mask": np.ones_like(ids)})
-        log.info("warmup %s on %s (%d shapes): %.0f ms", self.name, self.placement.provider,
-                 len(shapes) + len(_WARMUP_WORDS), (time.perf_counter() - t0) * 1e3)
+        # Each lane pays its own first run: every shape of a bounded policy (GPU), else one headline batch.
+        shapes = self.shapes.warmup_shapes(self.max_batch, self.bundle.window) or [(8, 24)]
+        for session in self._lanes.sessions:
+            for rows, width in shapes:
+                ids = np.full((rows, width), _WARMUP_TOKEN, dtype=np.int64)
+                session.run(None, {"input_ids": ids, "attention_mask": np.ones_like(ids)})
+        log.info("warmup %s on %s x %d lanes (%d shapes): %.0f ms", self.name, self.placement.provider,
+                 len(self._lanes), len(shapes) + len(_WARMUP_WORDS), (time.perf_counter() - t0) * 1e3)
 
     def classify(self, texts: Sequence[str]) -> list[Prediction]:
         sentiment, events = self.score(texts)
@@ -91,8 +97,8 @@ class OnnxClassifier:
         sent = np.empty((len(chunks), len(SENTIMENT_LABELS)), dtype=np.float32)
         events = np.empty((len(chunks), len(EVENT_TYPES)), dtype=np.float32)
         seqs = [c.ids for c in chunks]
-        for batch in length_batches(seqs, self.max_batch, self.max_batch_tokens, shapes=self.shapes):
-            s, e = self._session.run(None, {"input_ids": batch.input_ids, "attention_mask": batch.attention_mask})
+        for batch, (s, e) in self._lanes.run(length_batches(seqs, self.max_batch, self.max_batch_tokens,
+                                                             shapes=self.shapes)):
             n = len(batch.rows)  # any padding rows come last
             sent[batch.rows], events[batch.rows] = s[:n], e[:n]
         return sent, events
@@ -127,7 +133,7 @@ class OnnxClassifier:
 
 
 def load_classifier(model_dir: Path | None = None, settings: object | None = None) -> OnnxClassifier:
-    """The shipped model by default; provider, threads and batch budget from ModelSettings."""
+    """The shipped model by default; provider, threads, lanes and batch budget from ModelSettings."""
     from marketpulse.core.settings import ModelSettings
 
     cfg = settings if settings is not None else ModelSettings()
@@ -135,6 +141,7 @@ def load_classifier(model_dir: Path | None = None, settings: object | None = Non
     return OnnxClassifier(
         ModelBundle.load(Path(root)),
         provider=cfg.provider,
-        threads=cfg.intra_op_threads,
+        threads=cfg.threads,
+        lanes=cfg.lanes,
         max_batch_tokens=cfg.max_batch_tokens,
     )

@@ -25,11 +25,17 @@ CUDA, CPU = "CUDAExecutionProvider", "CPUExecutionProvider"
 CPU_UNFUSED = ("SkipLayerNormFusion",)
 
 
+# Auto lanes stop here: a caller's batch of 32 headlines is cut into a few length batches, and a
+# lane with no batch to run only holds memory. Untested beyond 2 cores; `lanes` overrides it.
+MAX_AUTO_LANES = 4
+
+
 @dataclass(frozen=True, slots=True)
 class Placement:
     provider: str  # CUDA or CPU
     model_file: Path
-    threads: int
+    threads: int  # intra-op threads of each session
+    lanes: int = 1  # sessions running different batches side by side (lanes.py)
 
 
 def cpu_threads(requested: int) -> int:
@@ -85,22 +91,35 @@ def _try_cuda(gpu_file: Path, threads: int) -> Any | None:
     return session
 
 
-def create_session(cpu_file: Path, gpu_file: Path, provider: str, threads: int) -> tuple[Any, Placement]:
-    """An ONNX Runtime session on the best provider allowed by `provider` (auto | cuda | cpu)."""
+def split_threads(threads: int, lanes: int) -> tuple[int, int]:
+    """(lanes, threads per lane) for `threads` cores in all; lanes=0 means one single-threaded
+    lane per core, at most MAX_AUTO_LANES."""
+    n = cpu_threads(threads)
+    lanes = lanes or min(n, MAX_AUTO_LANES)
+    return lanes, max(1, n // lanes)
+
+
+def create_sessions(
+    cpu_file: Path, gpu_file: Path, provider: str, threads: int, lanes: int = 0
+) -> tuple[list[Any], Placement]:
+    """ONNX Runtime sessions on the best provider allowed by `provider` (auto | cuda | cpu): one on
+    a GPU, which runs one batch at a time anyway; on the CPU `threads` cores in all, split into
+    lanes (see `split_threads`)."""
     import onnxruntime as ort
 
     if provider not in ("auto", "cuda", "cpu"):
         raise ModelError(f"provider must be auto, cuda or cpu, not {provider!r}")
-    n = cpu_threads(threads)
     if provider in ("auto", "cuda"):
+        n = cpu_threads(threads)
         session = _try_cuda(gpu_file, n)
         if session is not None:
-            return session, Placement(CUDA, gpu_file, n)
+            return [session], Placement(CUDA, gpu_file, n)
         if provider == "cuda":
             raise ModelError("provider=cuda was asked for but CUDA is not usable here")
+    n_lanes, per_lane = split_threads(threads, lanes)
     try:
-        session = ort.InferenceSession(str(cpu_file), _options(n), providers=[CPU],
-                                       disabled_optimizers=list(CPU_UNFUSED))
+        sessions = [ort.InferenceSession(str(cpu_file), _options(per_lane), providers=[CPU],
+                                         disabled_optimizers=list(CPU_UNFUSED)) for _ in range(n_lanes)]
     except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own untyped errors
         raise ModelError(f"cannot load {cpu_file}: {exc}") from exc
-    return session, Placement(CPU, cpu_file, n)
+    return sessions, Placement(CPU, cpu_file, per_lane, n_lanes)

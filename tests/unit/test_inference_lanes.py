@@ -42,7 +42,6 @@ def test_each_batch_runs_once_and_keeps_its_outputs() -> None:
     assert all(int(out[0][0]) == 3 * int(b.rows[0]) for b, out in done)
     assert all(s.threads for s in sessions)  # every lane took work
     assert len({name for s in sessions for name in s.threads}) == 3  # on three different threads
-    lanes.close()
 
 
 def test_one_lane_runs_in_the_callers_thread() -> None:

@@ -3,9 +3,10 @@
 On a CPU, ORT's intra-op threads meet at a barrier after every operator; at headline sizes an
 operator lasts tens of microseconds, so the two cores of a small machine spend a visible share of
 each batch waiting for each other. Single-threaded sessions working through a shared queue of
-batches never wait (measured on 2 cores with the int8 model: 1.13x the throughput of one
-two-thread session on callers' batches of 32 headlines, 1.04x on one call of 2,000, and a lower
-p99). ORT releases the GIL inside `run`, so Python threads are enough to drive the lanes.
+batches never wait. Against one two-thread session, on 2 cores with the int8 model (medians of four
+alternating `marketpulse bench model` runs): 1.06x the throughput on one call of 2,000 headlines,
+1.04x on callers' batches of 32, p99 per batch 46 ms instead of 64. ORT releases the GIL inside
+`run`, so Python threads are enough to drive the lanes.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ def run_one(session: Any, batch: Batch) -> Outputs:
 
 class Lanes:
     """Runs batches over `sessions`, each session on one batch at a time; the caller's thread is
-    the first lane, so one session means no threads at all."""
+    the first lane, so one session means no threads at all. The pool's idle threads end when this
+    object is garbage-collected (concurrent.futures holds it only weakly)."""
 
     def __init__(self, sessions: Sequence[Any]) -> None:
         if not sessions:
@@ -54,10 +56,6 @@ class Lanes:
         for lane in results:
             done.extend(lane)
         return done
-
-    def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
 
 
 def _drain(session: Any, todo: queue.SimpleQueue[Batch]) -> list[tuple[Batch, Outputs]]:

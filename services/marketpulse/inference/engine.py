@@ -15,9 +15,9 @@ import numpy as np
 
 from marketpulse.core.messages import EVENT_TYPES, SENTIMENT_LABELS
 from marketpulse.inference.base import Prediction
-from marketpulse.inference.batching import CPU_SHAPES, GPU_SHAPES, ShapePolicy, length_batches
+from marketpulse.inference.batching import CPU_SHAPES, GPU_SHAPES, Batch, ShapePolicy, length_batches
 from marketpulse.inference.bundle import ModelBundle, default_model_dir
-from marketpulse.inference.lanes import Lanes
+from marketpulse.inference.lanes import Lanes, run_one
 from marketpulse.inference.providers import CUDA, create_sessions
 from marketpulse.inference.tokenize import Chunk, WindowTokenizer
 
@@ -74,7 +74,7 @@ class OnnxClassifier:
         for session in self._lanes.sessions:
             for rows, width in shapes:
                 ids = np.full((rows, width), _WARMUP_TOKEN, dtype=np.int64)
-                session.run(None, {"input_ids": ids, "attention_mask": np.ones_like(ids)})
+                run_one(session, Batch(np.arange(rows), ids, np.ones_like(ids)))
         log.info("warmup %s on %s x %d lanes (%d shapes): %.0f ms", self.name, self.placement.provider,
                  len(self._lanes), len(shapes) + len(_WARMUP_WORDS), (time.perf_counter() - t0) * 1e3)
 

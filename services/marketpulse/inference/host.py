@@ -2,8 +2,8 @@
 
 The engine multiplies in int8 and the PyTorch baseline in fp32, so `bench model`'s speed-up depends
 on how much faster this CPU runs int8 products than fp32 ones: on an AMD EPYC with AVX-512 VNNI and
-no AMX that was 3.5x and the engine 4.6-5.4x the pipeline, where earlier hosts of the same VM size
-gave 7-9x (model card). A figure is only comparable with the host beside it.
+no AMX that was 3.5x and the engine 4.6-6.5x the pipeline (by day and engine layout), where earlier
+hosts of the same VM size gave 7-9x (model card). A figure is only comparable with the host beside it.
 """
 
 from __future__ import annotations

@@ -40,3 +40,16 @@ def test_a_command_missing_the_train_extra_says_which_extra(
     monkeypatch.setattr(cli, "app", without_something_else)
     with pytest.raises(ModuleNotFoundError):
         cli.main()
+
+
+def test_evaluate_refuses_a_folder_without_stored_metrics(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from marketpulse.cli import main
+
+    monkeypatch.setattr("sys.argv", ["marketpulse", "evaluate", "--model", str(tmp_path), "--datasets", str(tmp_path)])
+    with pytest.raises(SystemExit) as exit_:
+        main()
+    assert exit_.value.code == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {tmp_path / 'metrics.json'}") and "Traceback" not in err

@@ -72,3 +72,49 @@ def test_document_folds_cut_every_document_into_exactly_one_fold_the_same_way_ea
     with pytest.raises(ModelError, match="8 folds"):
         D.document_folds(examples, 8, seed=13)
 
+
+
+def _gold_file(root, rows) -> None:
+    import json
+
+    path = root / "gold.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+
+def test_the_external_gold_set_keeps_three_labels_and_leaves_out_none_and_training_text(tmp_path) -> None:
+    _gold_file(tmp_path, [
+        {"headline": "gold climbs to a six-week high", "price_sentiment": "positive"},
+        {"headline": "gold slips as the dollar firms", "price_sentiment": "negative"},
+        {"headline": "gold steady ahead of the Fed", "price_sentiment": "neutral"},
+        {"headline": "jewellers brace for a duty hike", "price_sentiment": "none"},
+        {"headline": "Gold prices settle higher!", "price_sentiment": "positive"},
+    ])
+    banned = {D.normalise("gold prices settle higher")}
+    examples = D.read_gold_news(tmp_path, "gold.jsonl", banned)
+    assert [(e.text, e.label) for e in examples] == [
+        ("gold climbs to a six-week high", 2),
+        ("gold slips as the dollar firms", 0),
+        ("gold steady ahead of the Fed", 1),
+    ]
+
+
+def test_an_unknown_gold_label_names_its_line(tmp_path) -> None:
+    _gold_file(tmp_path, [{"headline": "gold up", "price_sentiment": "positive"},
+                          {"headline": "gold down", "price_sentiment": "bearish"}])
+    with pytest.raises(ModelError, match="line 2"):
+        D.read_gold_news(tmp_path, "gold.jsonl", set())
+
+
+def test_storing_int8_figures_replaces_that_section_only(tmp_path) -> None:
+    import json
+
+    from marketpulse.training.report import rescore_int8, store_int8
+
+    stored = {"int8": {"test": {"old": 1}}, "fp32": {"test": {"x": 2}}, "bench": {"speedup": 6.1}}
+    store_int8(tmp_path, stored, {"test": {"new": 3}, "external": {}, "dev": {}})
+    assert json.loads((tmp_path / "metrics.json").read_text()) == {
+        "int8": {"test": {"new": 3}, "external": {}, "dev": {}}, "fp32": {"test": {"x": 2}}, "bench": {"speedup": 6.1},
+    }
+    (tmp_path / "metrics.json").write_text("{not json")
+    with pytest.raises(ModelError, match="metrics.json"):
+        rescore_int8(tmp_path, tmp_path)

@@ -1,4 +1,4 @@
-"""Model commands: train, export, classify.
+"""Model commands: train, export, evaluate, classify.
 
 Heavy imports (torch, onnxruntime) happen inside the commands so `marketpulse --help` stays fast.
 """
@@ -74,6 +74,30 @@ def export(
     _export(model_dir, load_recipe(model_dir / "recipe.json"), datasets or shared_datasets_dir())
 
 
+def evaluate(
+    model_dir: Annotated[Path | None, typer.Option("--model", help="model folder; default: shipped")] = None,
+    datasets: Annotated[Path | None, typer.Option(envvar="MARKETPULSE_DATASETS", help="shared datasets")] = None,
+    update_metrics: Annotated[bool, typer.Option(help="store the figures as metrics.json's int8 section")] = False,
+) -> None:
+    """Score a model folder's int8 engine on its test, external and dev sets, beside the stored figures."""
+    from marketpulse.core.paths import shared_datasets_dir
+    from marketpulse.inference.bundle import default_model_dir
+    from marketpulse.training.report import rescore_int8, store_int8
+
+    model_dir = model_dir or default_model_dir()
+    typer.echo(f"scoring {model_dir} (int8, CPU) on every held-out set ...")
+    stored, measured = rescore_int8(model_dir, datasets or shared_datasets_dir())
+    typer.echo(f"{'set':<44}{'n':>7}{'macro-F1':>10}{'stored':>9}")
+    for section in ("test", "external", "dev"):
+        for name, figures in measured[section].items():
+            before = stored.get("int8", {}).get(section, {}).get(name, {}).get("macro_f1")
+            shown = "-" if before is None else f"{before:.4f}"
+            typer.echo(f"{section + '/' + name:<44}{figures['n']:>7}{figures['macro_f1']:>10.4f}{shown:>9}")
+    if update_metrics:
+        store_int8(model_dir, stored, measured)
+        typer.echo(f"stored in {model_dir / 'metrics.json'} (int8)")
+
+
 def classify(
     input_path: Annotated[Path, typer.Argument(metavar="INPUT.jsonl", help='lines of {"id": str, "text": str}')],
     output: Annotated[Path, typer.Option("-o", "--output", help="JSONL out: one line per valid input, in order")],
@@ -99,4 +123,5 @@ def classify(
 def register(app: typer.Typer) -> None:
     app.command("train")(train)
     app.command("export")(export)
+    app.command("evaluate")(evaluate)
     app.command("classify")(classify)

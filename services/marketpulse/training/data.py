@@ -190,6 +190,28 @@ def read_tfns_valid(root: Path, path: str) -> list[SentimentExample]:
     return read_source(root, src, 0.0)
 
 
+_GOLD_PRICE_SENTIMENT = ("negative", "neutral", "positive")
+
+
+def read_gold_news(root: Path, path: str, banned: set[str]) -> list[SentimentExample]:
+    """Gold-market headlines with human price-sentiment labels (Sinha & Khandait, FICC 2021): news
+    from other publishers than any training source, so an external check that no recipe trains or
+    selects on. Rows labelled 'none' (the headline states no price view) are left out: the set's
+    own neutral class means "price steady", and ours means "no view either way", so neither fits
+    'none' cleanly. Headlines whose normalised text occurs in `banned` (training text) are dropped."""
+    out = []
+    for i, r in enumerate(_jsonl(root / path), start=1):
+        label = r.get("price_sentiment")
+        if label == "none":
+            continue
+        if label not in _GOLD_PRICE_SENTIMENT or not r.get("headline"):
+            raise ModelError(f"{root / path} line {i}: expected a headline and a price_sentiment in "
+                             f"{_GOLD_PRICE_SENTIMENT + ('none',)}, got {label!r}")
+        if normalise(r["headline"]) not in banned:
+            out.append(SentimentExample(r["headline"], _label(label), "gold_news"))
+    return out
+
+
 def read_unlabelled(root: Path, src: UnlabelledSource) -> list[str]:
     """The non-empty texts of one unlabelled source."""
     path = root / src.path

@@ -2,6 +2,8 @@
 
 Tests are the TFNS valid split (never trained or selected on) and the held-out SENTiVENT
 document split; dev figures are kept beside them so a reader sees how far dev and test are apart.
+`external` holds human-labelled sets from sources no recipe trains on: how the model carries
+off its own sources.
 """
 
 from __future__ import annotations
@@ -12,22 +14,34 @@ from pathlib import Path
 
 import numpy as np
 
+from marketpulse.core.errors import ModelError
 from marketpulse.inference.bundle import ModelBundle
 from marketpulse.inference.engine import OnnxClassifier
 from marketpulse.training import data as D
 from marketpulse.training import evaluate as E
-from marketpulse.training.recipe import Recipe
+from marketpulse.training.recipe import Recipe, load_recipe
 
 TFNS_VALID = "twitter_financial_news_sentiment/clean/valid.jsonl"
+GOLD_NEWS = "gold_commodity_news/clean/gold_headlines.jsonl"
+
+
+def _training_texts(recipe: Recipe, datasets: Path) -> set[str]:
+    """Every text the recipe's sources hold, normalised: an external set keeps none of them."""
+    band = recipe.sentiment.neutral_band
+    texts = {D.normalise(e.text) for src in recipe.sentiment.sources for e in D.read_source(datasets, src, band)}
+    events = D.load_events(datasets, recipe.events, recipe.seed)
+    return texts | {D.normalise(e.text) for e in events.train + events.dev + events.test}
 
 
 def _score_model(clf: OnnxClassifier, recipe: Recipe, datasets: Path) -> dict:
     sent = D.load_sentiment(datasets, recipe.sentiment, recipe.seed)
     events = D.load_events(datasets, recipe.events, recipe.seed)
     thresholds = clf.bundle.thresholds.astype(np.float64)
-    out: dict = {"test": {}, "dev": {}}
+    out: dict = {"test": {}, "external": {}, "dev": {}}
     out["test"]["tfns_valid"] = E.sentiment_report(clf.score, D.read_tfns_valid(datasets, TFNS_VALID))
     out["test"]["sentivent_doc_split"] = E.event_report(*E.event_arrays(clf.score, events.test), thresholds)
+    gold = D.read_gold_news(datasets, GOLD_NEWS, banned=_training_texts(recipe, datasets))
+    out["external"]["gold_news_price_sentiment"] = E.sentiment_report(clf.score, gold)
     for name, exs in sent.dev.items():
         out["dev"][f"sentiment_{name}"] = E.sentiment_report(clf.score, exs)
     labels, probs = E.event_arrays(clf.score, events.dev)
@@ -76,6 +90,23 @@ def build_metrics(recipe: Recipe, model_dir: Path, build: Path, datasets: Path) 
         "training": _training_summary(train_log),
         "scoring_seconds": round(time.monotonic() - t0, 1),
     }
+
+
+def rescore_int8(model_dir: Path, datasets: Path) -> tuple[dict, dict]:
+    """(stored, measured): the shipped int8 engine scored again from the model folder alone (export
+    needs the build/ checkpoint; this does not), beside what metrics.json holds for it."""
+    metrics_file = model_dir / "metrics.json"
+    try:
+        stored = json.loads(metrics_file.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ModelError(f"{metrics_file}: {exc}") from exc
+    clf = OnnxClassifier(ModelBundle.load(model_dir), provider="cpu")
+    return stored, _score_model(clf, load_recipe(model_dir / "recipe.json"), datasets)
+
+
+def store_int8(model_dir: Path, stored: dict, measured: dict) -> None:
+    """Replace metrics.json's int8 section; fp32, parity, training and bench are left as they are."""
+    (model_dir / "metrics.json").write_text(json.dumps({**stored, "int8": measured}, indent=1) + "\n")
 
 
 def write_metrics(recipe: Recipe, model_dir: Path, datasets: Path) -> dict:

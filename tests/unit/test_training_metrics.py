@@ -118,3 +118,32 @@ def test_storing_int8_figures_replaces_that_section_only(tmp_path) -> None:
     (tmp_path / "metrics.json").write_text("{not json")
     with pytest.raises(ModelError, match="metrics.json"):
         rescore_int8(tmp_path, tmp_path)
+
+
+def test_tagged_posts_keep_one_row_per_message_unescaped_and_skip_untagged_ones(tmp_path) -> None:
+    (tmp_path / "posts.csv").write_text(
+        "message_id,tag,body\n"
+        "1,Bullish,$ETH.X to the moon &amp; beyond\n"
+        "1,Bullish,$ETH.X to the moon &amp; beyond\n"
+        "2,Bearish,dumping everything\n"
+        "3,NULL,just watching\n"
+        "4,Bearish,copied from training\n"
+    )
+    examples = D.read_tagged_posts(tmp_path, "posts.csv", banned={D.normalise("copied from training")})
+    assert [(e.text, e.label) for e in examples] == [("$ETH.X to the moon & beyond", 2), ("dumping everything", 0)]
+    (tmp_path / "bad.csv").write_text("id,text\n1,hello\n")
+    with pytest.raises(ModelError, match="message_id, tag and body"):
+        D.read_tagged_posts(tmp_path, "bad.csv", set())
+
+
+def test_the_polar_report_counts_neutral_calls_apart_from_wrong_sides() -> None:
+    examples = [D.SentimentExample(t, label, "s") for t, label in (("a", 2), ("b", 2), ("c", 0), ("d", 0))]
+    calls = {"a": 2, "b": 1, "c": 2, "d": 0}  # right, neutral, wrong side, right
+
+    def scorer(texts):
+        return np.eye(3)[[calls[t] for t in texts]], np.zeros((len(texts), 18))
+
+    report = E.polar_sentiment_report(scorer, examples)
+    assert report["neutral_rate"] == pytest.approx(0.25)
+    assert report["polar_accuracy"] == pytest.approx(2 / 3)
+    assert report["accuracy"] == pytest.approx(0.5)

@@ -11,6 +11,7 @@ SENTiVENT event sentences are split by document, so no article is both trained o
 from __future__ import annotations
 
 import csv
+import html
 import json
 import random
 import re
@@ -209,6 +210,34 @@ def read_gold_news(root: Path, path: str, banned: set[str]) -> list[SentimentExa
                              f"{_GOLD_PRICE_SENTIMENT + ('none',)}, got {label!r}")
         if normalise(r["headline"]) not in banned:
             out.append(SentimentExample(r["headline"], _label(label), "gold_news"))
+    return out
+
+
+_USER_TAGS = {"Bullish": "positive", "Bearish": "negative"}
+
+
+def read_tagged_posts(root: Path, path: str, banned: set[str]) -> list[SentimentExample]:
+    """StockTwits posts (a 2022 crypto stream) that their authors tagged Bullish or Bearish: posts
+    from another time and asset class than StockEmotions, as an external check. A tag states the
+    author's position, not always what the text says, and there is no neutral tag, so 3-class
+    macro-F1 is capped at 0.667 here. Untagged posts and repeated message ids are skipped; bodies
+    come HTML-escaped from the StockTwits API and are unescaped."""
+    out, seen = [], set()
+    file = root / path
+    try:
+        with file.open(encoding="utf-8", newline="") as fh:
+            reader = csv.DictReader(fh)
+            if not {"message_id", "tag", "body"} <= set(reader.fieldnames or ()):
+                raise ModelError(f"{file} needs the columns message_id, tag and body")
+            for row in reader:
+                label = _USER_TAGS.get(row["tag"])
+                text = html.unescape(row["body"] or "").strip()
+                if label is None or not text or row["message_id"] in seen or normalise(text) in banned:
+                    continue
+                seen.add(row["message_id"])
+                out.append(SentimentExample(text, _label(label), "tagged_posts"))
+    except OSError as exc:
+        raise ModelError(f"cannot read {file}: {exc}") from exc
     return out
 
 

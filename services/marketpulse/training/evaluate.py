@@ -98,6 +98,22 @@ def sentiment_report(scorer: Scorer, examples: Sequence[SentimentExample]) -> di
     return {"n": len(examples), "macro_f1": macro_f1(y, pred), "accuracy": float((pred == y).mean())}
 
 
+def polar_sentiment_report(scorer: Scorer, examples: Sequence[SentimentExample]) -> dict:
+    """For sets whose gold has no neutral class (user tags): beside the usual figures, how often
+    the model calls a text neutral, and how often it takes the tagged side when it does not."""
+    probs, _ = scorer([e.text for e in examples])
+    y = np.array([e.label for e in examples])
+    pred = probs.argmax(1)
+    polar = pred != SENTIMENT_LABELS.index("neutral")
+    return {
+        "n": len(examples),
+        "macro_f1": macro_f1(y, pred),
+        "accuracy": float((pred == y).mean()),
+        "neutral_rate": float(1 - polar.mean()),
+        "polar_accuracy": float((pred[polar] == y[polar]).mean()) if polar.any() else 0.0,
+    }
+
+
 def event_arrays(scorer: Scorer, examples: Sequence[EventExample]) -> tuple[np.ndarray, np.ndarray]:
     _, probs = scorer([e.text for e in examples])
     return np.array([e.labels for e in examples], dtype=bool), probs

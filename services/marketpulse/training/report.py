@@ -23,6 +23,7 @@ from marketpulse.training.recipe import Recipe, load_recipe
 
 TFNS_VALID = "twitter_financial_news_sentiment/clean/valid.jsonl"
 GOLD_NEWS = "gold_commodity_news/clean/gold_headlines.jsonl"
+TAGGED_POSTS = "stocktwits_crypto_stream_2022/message.csv"
 
 
 def _training_texts(recipe: Recipe, datasets: Path) -> set[str]:
@@ -40,8 +41,11 @@ def _score_model(clf: OnnxClassifier, recipe: Recipe, datasets: Path) -> dict:
     out: dict = {"test": {}, "external": {}, "dev": {}}
     out["test"]["tfns_valid"] = E.sentiment_report(clf.score, D.read_tfns_valid(datasets, TFNS_VALID))
     out["test"]["sentivent_doc_split"] = E.event_report(*E.event_arrays(clf.score, events.test), thresholds)
-    gold = D.read_gold_news(datasets, GOLD_NEWS, banned=_training_texts(recipe, datasets))
+    banned = _training_texts(recipe, datasets)
+    gold = D.read_gold_news(datasets, GOLD_NEWS, banned)
     out["external"]["gold_news_price_sentiment"] = E.sentiment_report(clf.score, gold)
+    posts = D.read_tagged_posts(datasets, TAGGED_POSTS, banned)
+    out["external"]["stocktwits_crypto_user_tags"] = E.polar_sentiment_report(clf.score, posts)
     for name, exs in sent.dev.items():
         out["dev"][f"sentiment_{name}"] = E.sentiment_report(clf.score, exs)
     labels, probs = E.event_arrays(clf.score, events.dev)

@@ -91,19 +91,20 @@ def _counts(y: np.ndarray, p: np.ndarray) -> tuple[int, int, int]:
     return int((p & y).sum()), int((p & ~y).sum()), int((~p & y).sum())
 
 
-def sentiment_report(scorer: Scorer, examples: Sequence[SentimentExample]) -> dict:
+def _gold_and_predicted(scorer: Scorer, examples: Sequence[SentimentExample]) -> tuple[np.ndarray, np.ndarray]:
     probs, _ = scorer([e.text for e in examples])
-    y = np.array([e.label for e in examples])
-    pred = probs.argmax(1)
+    return np.array([e.label for e in examples]), probs.argmax(1)
+
+
+def sentiment_report(scorer: Scorer, examples: Sequence[SentimentExample]) -> dict:
+    y, pred = _gold_and_predicted(scorer, examples)
     return {"n": len(examples), "macro_f1": macro_f1(y, pred), "accuracy": float((pred == y).mean())}
 
 
 def polar_sentiment_report(scorer: Scorer, examples: Sequence[SentimentExample]) -> dict:
     """For sets whose gold has no neutral class (user tags): beside the usual figures, how often
     the model calls a text neutral, and how often it takes the tagged side when it does not."""
-    probs, _ = scorer([e.text for e in examples])
-    y = np.array([e.label for e in examples])
-    pred = probs.argmax(1)
+    y, pred = _gold_and_predicted(scorer, examples)
     polar = pred != SENTIMENT_LABELS.index("neutral")
     return {
         "n": len(examples),

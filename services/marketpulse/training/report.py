@@ -26,12 +26,11 @@ GOLD_NEWS = "gold_commodity_news/clean/gold_headlines.jsonl"
 TAGGED_POSTS = "stocktwits_crypto_stream_2022/message.csv"
 
 
-def _training_texts(recipe: Recipe, datasets: Path) -> set[str]:
-    """Every text the recipe's sources hold, normalised: an external set keeps none of them."""
-    band = recipe.sentiment.neutral_band
-    texts = {D.normalise(e.text) for src in recipe.sentiment.sources for e in D.read_source(datasets, src, band)}
-    events = D.load_events(datasets, recipe.events, recipe.seed)
-    return texts | {D.normalise(e.text) for e in events.train + events.dev + events.test}
+def _recipe_texts(sent: D.SentimentSplits, events: D.EventSplits) -> set[str]:
+    """Every text of the recipe's sources, normalised: an external set keeps none of them."""
+    examples = [*(e for split in (sent.train, sent.dev) for exs in split.values() for e in exs),
+                *events.train, *events.dev, *events.test]
+    return {D.normalise(e.text) for e in examples}
 
 
 def _score_model(clf: OnnxClassifier, recipe: Recipe, datasets: Path) -> dict:
@@ -41,7 +40,7 @@ def _score_model(clf: OnnxClassifier, recipe: Recipe, datasets: Path) -> dict:
     out: dict = {"test": {}, "external": {}, "dev": {}}
     out["test"]["tfns_valid"] = E.sentiment_report(clf.score, D.read_tfns_valid(datasets, TFNS_VALID))
     out["test"]["sentivent_doc_split"] = E.event_report(*E.event_arrays(clf.score, events.test), thresholds)
-    banned = _training_texts(recipe, datasets)
+    banned = _recipe_texts(sent, events)
     gold = D.read_gold_news(datasets, GOLD_NEWS, banned)
     out["external"]["gold_news_price_sentiment"] = E.sentiment_report(clf.score, gold)
     posts = D.read_tagged_posts(datasets, TAGGED_POSTS, banned)

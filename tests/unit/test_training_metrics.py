@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -73,10 +75,7 @@ def test_document_folds_cut_every_document_into_exactly_one_fold_the_same_way_ea
         D.document_folds(examples, 8, seed=13)
 
 
-
 def _gold_file(root, rows) -> None:
-    import json
-
     path = root / "gold.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
 
@@ -106,8 +105,6 @@ def test_an_unknown_gold_label_names_its_line(tmp_path) -> None:
 
 
 def test_storing_int8_figures_replaces_that_section_only(tmp_path) -> None:
-    import json
-
     from marketpulse.training.report import rescore_int8, store_int8
 
     stored = {"int8": {"test": {"old": 1}}, "fp32": {"test": {"x": 2}}, "bench": {"speedup": 6.1}}

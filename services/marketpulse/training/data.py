@@ -191,9 +191,6 @@ def read_tfns_valid(root: Path, path: str) -> list[SentimentExample]:
     return read_source(root, src, 0.0)
 
 
-_GOLD_PRICE_SENTIMENT = ("negative", "neutral", "positive")
-
-
 def read_gold_news(root: Path, path: str, banned: set[str]) -> list[SentimentExample]:
     """Gold-market headlines with human price-sentiment labels (Sinha & Khandait, FICC 2021): news
     from other publishers than any training source, so an external check that no recipe trains or
@@ -205,9 +202,9 @@ def read_gold_news(root: Path, path: str, banned: set[str]) -> list[SentimentExa
         label = r.get("price_sentiment")
         if label == "none":
             continue
-        if label not in _GOLD_PRICE_SENTIMENT or not r.get("headline"):
+        if label not in SENTIMENT_LABELS or not r.get("headline"):
             raise ModelError(f"{root / path} line {i}: expected a headline and a price_sentiment in "
-                             f"{_GOLD_PRICE_SENTIMENT + ('none',)}, got {label!r}")
+                             f"{SENTIMENT_LABELS + ('none',)}, got {label!r}")
         if normalise(r["headline"]) not in banned:
             out.append(SentimentExample(r["headline"], _label(label), "gold_news"))
     return out

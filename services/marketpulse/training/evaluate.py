@@ -96,9 +96,12 @@ def _gold_and_predicted(scorer: Scorer, examples: Sequence[SentimentExample]) ->
     return np.array([e.label for e in examples]), probs.argmax(1)
 
 
+def _sentiment_figures(y: np.ndarray, pred: np.ndarray) -> dict:
+    return {"n": len(y), "macro_f1": macro_f1(y, pred), "accuracy": float((pred == y).mean())}
+
+
 def sentiment_report(scorer: Scorer, examples: Sequence[SentimentExample]) -> dict:
-    y, pred = _gold_and_predicted(scorer, examples)
-    return {"n": len(examples), "macro_f1": macro_f1(y, pred), "accuracy": float((pred == y).mean())}
+    return _sentiment_figures(*_gold_and_predicted(scorer, examples))
 
 
 def polar_sentiment_report(scorer: Scorer, examples: Sequence[SentimentExample]) -> dict:
@@ -107,9 +110,7 @@ def polar_sentiment_report(scorer: Scorer, examples: Sequence[SentimentExample])
     y, pred = _gold_and_predicted(scorer, examples)
     polar = pred != SENTIMENT_LABELS.index("neutral")
     return {
-        "n": len(examples),
-        "macro_f1": macro_f1(y, pred),
-        "accuracy": float((pred == y).mean()),
+        **_sentiment_figures(y, pred),
         "neutral_rate": float(1 - polar.mean()),
         "polar_accuracy": float((pred[polar] == y[polar]).mean()) if polar.any() else 0.0,
     }

@@ -2,7 +2,7 @@
 
 Tests are the TFNS valid split (never trained or selected on) and the held-out SENTiVENT
 document split; dev figures are kept beside them so a reader sees how far dev and test are apart.
-`external` holds human-labelled sets from sources no recipe trains on: how the model carries
+`external` holds labelled sets from sources no recipe trains on: how the model carries
 off its own sources.
 """
 

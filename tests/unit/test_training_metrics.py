@@ -46,6 +46,23 @@ def test_cross_validated_event_f1_tunes_on_one_half_of_the_documents_and_scores_
         E.cross_validated_event_f1(labels, probs, ["a"] * 4)
 
 
+def test_the_document_bootstrap_resamples_whole_documents() -> None:
+    # Document a is all right, b all wrong (one miss, one false alarm). Drawing two documents gives
+    # a+a (F1 1), b+b (0) or a+b (0.5) with chances 1/4, 1/4, 1/2: mean 0.5, sd sqrt(1/8).
+    labels = np.array([[1], [0], [1], [0]], dtype=bool)
+    predicted = np.array([[1], [0], [0], [1]], dtype=bool)
+    docs = ["a", "a", "b", "b"]
+    spread = E.document_bootstrap_event_f1(labels, predicted, docs, replicates=4000)
+    assert spread["documents"] == 2 and spread["replicates"] == 4000
+    assert spread["sd"] == pytest.approx(np.sqrt(1 / 8), abs=0.01)
+    assert spread["interval_95"] == [0.0, 1.0]
+    assert E.document_bootstrap_event_f1(labels, predicted, docs, replicates=4000) == spread  # seeded
+    # Right decisions everywhere leave nothing to vary.
+    assert E.document_bootstrap_event_f1(labels, labels, docs)["sd"] == 0.0
+    with pytest.raises(ValueError, match="two documents"):
+        E.document_bootstrap_event_f1(labels, predicted, ["a"] * 4)
+
+
 def test_metrics_keep_each_soup_runs_history_and_which_model_was_kept() -> None:
     from marketpulse.training.report import _training_summary
 

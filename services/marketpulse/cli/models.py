@@ -93,6 +93,11 @@ def evaluate(
             before = stored.get("int8", {}).get(section, {}).get(name, {}).get("macro_f1")
             shown = "-" if before is None else f"{before:.4f}"
             typer.echo(f"{section + '/' + name:<44}{figures['n']:>7}{figures['macro_f1']:>10.4f}{shown:>9}")
+            if "document_bootstrap" in figures:
+                spread = figures["document_bootstrap"]
+                low, high = spread["interval_95"]
+                typer.echo(f"{'':<4}over {spread['documents']} documents, resampled: sd {spread['sd']:.4f},"
+                           f" 95% of replicates in {low:.4f}-{high:.4f}")
     if update_metrics:
         store_int8(model_dir, stored, measured)
         typer.echo(f"stored in {model_dir / 'metrics.json'} (int8)")

@@ -39,7 +39,12 @@ def _score_model(clf: OnnxClassifier, recipe: Recipe, datasets: Path) -> dict:
     thresholds = clf.bundle.thresholds.astype(np.float64)
     out: dict = {"test": {}, "external": {}, "dev": {}}
     out["test"]["tfns_valid"] = E.sentiment_report(clf.score, D.read_tfns_valid(datasets, TFNS_VALID))
-    out["test"]["sentivent_doc_split"] = E.event_report(*E.event_arrays(clf.score, events.test), thresholds)
+    labels, probs = E.event_arrays(clf.score, events.test)
+    test_events = E.event_report(labels, probs, thresholds)
+    documents = [e.document_id for e in events.test]
+    if len(set(documents)) > 1:
+        test_events["document_bootstrap"] = E.document_bootstrap_event_f1(labels, probs >= thresholds, documents)
+    out["test"]["sentivent_doc_split"] = test_events
     banned = _recipe_texts(sent, events)
     gold = D.read_gold_news(datasets, GOLD_NEWS, banned)
     out["external"]["gold_news_price_sentiment"] = E.sentiment_report(clf.score, gold)

@@ -65,6 +65,12 @@ def test_cluster_id_is_a_kafka_uuid_string():
     assert len(cluster_id) == 22 and "=" not in cluster_id and cluster_id != kafka.new_cluster_id()
 
 
+def test_a_cluster_id_never_starts_with_a_dash_which_the_storage_tool_would_take_for_an_option():
+    # 0xF8 puts 62 ("-" in url-safe base64) in the first six bits.
+    draws = iter([b"\xf8" + bytes(15), b"\x04" + bytes(15)])
+    assert kafka.new_cluster_id(lambda: next(draws)) == "BAAAAAAAAAAAAAAAAAAAAA"
+
+
 def test_clickhouse_config_is_loopback_only_with_our_ports_and_paths(dev):
     lay = clickhouse.layout(dev)
     root = ET.fromstring(clickhouse.render_config(dev, lay))

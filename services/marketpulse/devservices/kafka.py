@@ -13,6 +13,7 @@ import shlex
 import shutil
 import subprocess
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -150,9 +151,16 @@ def java_argv(dev: DevServicesSettings, lay: KafkaLayout, main: str, *args: str)
     ]
 
 
-def new_cluster_id() -> str:
-    """A Kafka Uuid string (url-safe base64 of 16 random bytes, unpadded), as `random-uuid` prints."""
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+def new_cluster_id(draw: Callable[[], bytes] = lambda: uuid.uuid4().bytes) -> str:
+    """A Kafka Uuid string (url-safe base64 of 16 random bytes, unpadded), as `random-uuid` prints.
+
+    One that starts with "-" is drawn again, as Kafka's own `Uuid.randomUuid` does: the storage
+    tool's argument parser reads `-t -Xy...` as an option and refuses to format, so about one start
+    in 64 failed before this."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(draw()).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
 
 
 def ensure_formatted(dev: DevServicesSettings, lay: KafkaLayout) -> bool:

@@ -194,3 +194,15 @@ def test_a_2000_word_text_is_read_in_chunks(engine: OnnxClassifier) -> None:
 
 def test_empty_batch(engine: OnnxClassifier) -> None:
     assert engine.classify([]) == []
+
+
+def test_cpu_sessions_run_the_exact_int8_kernel_where_the_fast_one_saturates(engine: OnnxClassifier) -> None:
+    from marketpulse.inference.int8_kernel import PRECISE_INT8, saturates
+
+    for session in engine._lanes.sessions:
+        options = session.get_session_options()
+        if saturates():
+            assert options.get_session_config_entry(PRECISE_INT8) == "1"
+        else:
+            with pytest.raises(RuntimeError):  # never set: sessions are what the figures were measured on
+                options.get_session_config_entry(PRECISE_INT8)

@@ -11,6 +11,7 @@ import pytest
 from marketpulse.core.errors import ModelError
 from marketpulse.inference import bench as B
 from marketpulse.inference import host as H
+from marketpulse.inference.int8_kernel import exact_int8, matmul_graph
 
 
 def _report(model_dir: Path) -> dict:
@@ -47,6 +48,7 @@ def test_the_host_names_its_cpu_runtime_versions_and_matrix_rates() -> None:
     host = H.describe_host(threads=1)
     assert host["cpus"] >= 1 and host["cpu"]["name"]
     assert set(host) >= set(H.RUNTIMES)
+    assert isinstance(host["int8_fast_kernel_saturates"], bool)
     assert H.versions(["numpy", "no-such-package-here"]) == {
         "numpy": numpy.__version__, "no-such-package-here": "not installed"}
     gops = host["matmul_gops"]
@@ -59,9 +61,14 @@ def test_the_int8_rate_is_timed_on_the_product_the_model_runs() -> None:
     import onnxruntime as ort
 
     x = np.random.default_rng(2).standard_normal((8, 16)).astype(np.float32)
-    fp32 = ort.InferenceSession(H._matmul_graph(False, 8, 16, 24), providers=["CPUExecutionProvider"])
-    int8 = ort.InferenceSession(H._matmul_graph(True, 8, 16, 24), providers=["CPUExecutionProvider"])
-    exact, quantised = fp32.run(None, {"x": x})[0], int8.run(None, {"x": x})[0]
+    w = np.random.default_rng(0).standard_normal((16, 24)).astype(np.float32)
+
+    def run(int8: bool) -> np.ndarray:
+        session = ort.InferenceSession(matmul_graph(w, int8, 8), exact_int8(ort.SessionOptions()),
+                                       providers=["CPUExecutionProvider"])
+        return session.run(None, {"x": x})[0]
+
+    exact, quantised = run(False), run(True)
     assert quantised.shape == exact.shape == (8, 24)
     # Same weights, int8 error only: close, but not bit-identical (else int8 was not what ran).
     assert np.abs(quantised - exact).max() < 0.05 * np.abs(exact).max()

@@ -45,6 +45,8 @@ def model(
     typer.echo(f"CPU: {cpu['name']}, int8 extensions: {', '.join(cpu.get('int8_extensions') or ['none'])}; "
                f"ORT matrix products: int8 {gops['int8']:.0f} GOPS, fp32 {gops['fp32']:.0f} GOPS "
                f"({gops['int8_over_fp32']:.1f}x, what int8 can buy here)")
+    if report["host"]["int8_fast_kernel_saturates"]:
+        typer.echo("ORT's fast int8 kernel saturates on this CPU: the engine and the int8 rate use its exact one")
     for r in report["results"]:
         typer.echo(f"{r['system']:<20} {r['device']:<21} {r['texts_per_s']:>7.1f} texts/s "
                    f"({r['texts_per_s_in_batches']:.1f} in batches of {batch_size})  "

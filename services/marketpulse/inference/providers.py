@@ -2,7 +2,8 @@
 
 `onnxruntime-gpu` lists CUDAExecutionProvider even on machines without a usable GPU (it only
 fails, or silently falls back, when the session is created), so the choice is confirmed on the
-created session, not on the list of available providers.
+created session, not on the list of available providers. CPU sessions use ORT's exact int8 kernel
+where the fast one saturates (int8_kernel.py).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from marketpulse.core.errors import ModelError
+from marketpulse.inference.int8_kernel import exact_int8
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +120,7 @@ def create_sessions(
             raise ModelError("provider=cuda was asked for but CUDA is not usable here")
     n_lanes, per_lane = split_threads(threads, lanes)
     try:
-        sessions = [ort.InferenceSession(str(cpu_file), _options(per_lane), providers=[CPU],
+        sessions = [ort.InferenceSession(str(cpu_file), exact_int8(_options(per_lane)), providers=[CPU],
                                          disabled_optimizers=list(CPU_UNFUSED)) for _ in range(n_lanes)]
     except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own untyped errors
         raise ModelError(f"cannot load {cpu_file}: {exc}") from exc

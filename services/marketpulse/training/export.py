@@ -22,6 +22,7 @@ import numpy as np
 from marketpulse.core.errors import ModelError
 from marketpulse.core.messages import EVENT_TYPES, SENTIMENT_LABELS
 from marketpulse.inference.batching import length_batches
+from marketpulse.inference.int8_kernel import exact_int8
 from marketpulse.inference.providers import cuda_fallback_quiet
 from marketpulse.inference.tokenize import WindowTokenizer
 from marketpulse.training import data as D
@@ -187,9 +188,10 @@ def mixed_precision(fp32: Path, prepared: Path, int8: Path, seqs: list[list[int]
 
 
 def _session(path: Path) -> Any:
+    """A CPU session with the int8 kernel the engine runs, so parity measures what ships."""
     import onnxruntime as ort
 
-    return ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    return ort.InferenceSession(str(path), exact_int8(ort.SessionOptions()), providers=["CPUExecutionProvider"])
 
 
 def _ort_run(sess: Any) -> Any:

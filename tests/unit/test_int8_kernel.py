@@ -26,7 +26,7 @@ def _asks_for_the_exact_kernel(options) -> bool:
 def test_the_exact_kernel_is_asked_for_only_where_the_fast_one_saturates() -> None:
     import onnxruntime as ort
 
-    saturating = K.probe_error(ort.SessionOptions()) > 0.05
+    saturating = K.probe_error(ort.SessionOptions()) > K._PROBE_TOLERANCE
     assert K.saturates() == saturating
     assert _asks_for_the_exact_kernel(K.exact_int8(ort.SessionOptions())) == saturating
 

@@ -23,7 +23,7 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 PRECISE_INT8 = "session.x64quantprecision"
-# Saturation halves the probe's result (see `saturates`); rounding alone stays far below this.
+# Saturation halves the probe's result (see `probe_error`); rounding alone stays far below this.
 _PROBE_TOLERANCE = 0.05
 
 

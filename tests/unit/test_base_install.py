@@ -2,8 +2,8 @@
 
 CI installs `.[dev,train]`, so an engine that quietly needs a `train` package passes CI and fails
 for the user (bb30620: the int8 probe needed `onnx`, then only in `train`). Instead of a second
-virtual environment, a child process makes every module of the `train` extra unimportable and
-then imports the whole package and classifies with the shipped model.
+virtual environment, a child process makes every module of the extras (`train`, `dev`) unimportable
+and then imports the whole package and classifies with the shipped model.
 """
 
 from __future__ import annotations
@@ -56,11 +56,12 @@ def test_the_train_extra_maps_to_the_modules_it_installs() -> None:
 
 
 @pytest.mark.skipif(not (default_model_dir() / "labels.json").is_file(), reason="shipped model not present")
-def test_the_product_imports_and_classifies_without_the_train_extra(tmp_path: Path) -> None:
+def test_the_product_imports_and_classifies_without_the_extras(tmp_path: Path) -> None:
     src, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
     src.write_text(json.dumps({"id": "1", "text": "Tesla shares plunge after a recall"}) + "\n", encoding="utf-8")
+    blocked = extra_modules("train") + extra_modules("dev")
     child = subprocess.run(
-        [sys.executable, "-c", _CHILD, json.dumps(extra_modules("train")), "classify", str(src), "-o", str(out)],
+        [sys.executable, "-c", _CHILD, json.dumps(blocked), "classify", str(src), "-o", str(out)],
         capture_output=True, text=True, timeout=300, cwd=tmp_path,
     )
     assert child.returncode == 0, child.stderr[-3000:]

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import importlib.metadata as md
 import json
-import re
 import subprocess
 import sys
 import tomllib
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from marketpulse.inference.bundle import default_model_dir
 
@@ -37,16 +38,12 @@ main()
 """
 
 
-def _normalise(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
 def extra_modules(extra: str) -> list[str]:
     """Top-level modules installed by the distributions that `extra` names in pyproject.toml."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-    wanted = {_normalise(re.match(r"[A-Za-z0-9._-]+", req)[0]) for req in project["optional-dependencies"][extra]}
+    wanted = {canonicalize_name(Requirement(req).name) for req in project["optional-dependencies"][extra]}
     return sorted(module for module, dists in md.packages_distributions().items()
-                  if not module.startswith("_") and any(_normalise(d) in wanted for d in dists))
+                  if not module.startswith("_") and any(canonicalize_name(d) in wanted for d in dists))
 
 
 def test_the_train_extra_maps_to_the_modules_it_installs() -> None:

@@ -206,3 +206,24 @@ def test_cpu_sessions_run_the_exact_int8_kernel_where_the_fast_one_saturates(eng
         else:
             with pytest.raises(RuntimeError):  # never set: sessions are what the figures were measured on
                 options.get_session_config_entry(PRECISE_INT8)
+
+
+def test_the_gpu_file_agrees_with_the_cpu_file_wherever_it_runs() -> None:
+    # The fp16 file runs on CUDA where it works and on the CPU otherwise, so a broken GPU export is
+    # caught on any machine. Against int8 (its own rounding), labels must agree at export's floor.
+    import gzip
+
+    from marketpulse.demo.runner import DEMO_STREAM
+    from marketpulse.inference.bundle import ModelBundle
+    from marketpulse.training.export import AGREEMENT_FLOOR
+    from marketpulse.training.report import shipped_classifier
+
+    with gzip.open(DEMO_STREAM, "rt", encoding="utf-8") as lines:
+        posts = [json.loads(line)["text"] for line in itertools.islice(lines, 500)]
+    bundle = ModelBundle.load(default_model_dir())
+    gpu_file = shipped_classifier(bundle, "fp16")
+    assert gpu_file.placement.model_file == bundle.gpu_file
+    cpu_sent, cpu_events = shipped_classifier(bundle, "int8").score(posts)
+    gpu_sent, gpu_events = gpu_file.score(posts)
+    assert (cpu_sent.argmax(1) == gpu_sent.argmax(1)).mean() >= AGREEMENT_FLOOR
+    assert ((cpu_events >= bundle.thresholds) == (gpu_events >= bundle.thresholds)).mean() >= AGREEMENT_FLOOR

@@ -1,9 +1,13 @@
-"""Which nodes export keeps in fp32: the greedy choice, against a fake that says how many dev
-labels each node's int8 rounding flips (the real measurement quantises and runs ONNX Runtime)."""
+"""Export's precision checks: which nodes it keeps in fp32 (the greedy choice, against a fake that
+says how many dev labels each node's int8 rounding flips; the real measurement quantises and runs
+ONNX Runtime), and how it measures a reduced-precision graph's logits against fp32."""
 
 from __future__ import annotations
 
-from marketpulse.training.export import greedy_fp32_nodes
+import numpy as np
+import pytest
+
+from marketpulse.training.export import _max_abs_diff, greedy_fp32_nodes
 
 _N_DEV = 1000
 
@@ -37,3 +41,12 @@ def test_all_int8_when_the_budget_cannot_reach_the_target() -> None:
     assert greedy_fp32_nodes(list(flips), _fake_agreement(flips, calls), 0.999, max_nodes=3) == []
     assert calls[-1] == []  # the file left behind is the all-int8 one
     assert max(len(c) for c in calls) == 3  # it never tried more than the budget
+
+
+def test_a_non_finite_logit_makes_the_difference_infinite_so_export_refuses_it() -> None:
+    ref = (np.zeros((2, 3)), np.zeros((2, 18)))
+    close = (np.full((2, 3), 1e-3), np.zeros((2, 18)))
+    assert _max_abs_diff(ref, close) == pytest.approx(1e-3)
+    overflowed = (np.array([[0.0, np.nan, 0.0], [0.0, 0.0, 0.0]]), np.zeros((2, 18)))
+    assert _max_abs_diff(ref, overflowed) == float("inf")
+    assert _max_abs_diff(ref, (np.zeros((2, 3)), np.full((2, 18), -np.inf))) == float("inf")

@@ -121,17 +121,30 @@ def test_an_unknown_gold_label_names_its_line(tmp_path) -> None:
         D.read_gold_news(tmp_path, "gold.jsonl", set())
 
 
-def test_storing_int8_figures_replaces_that_section_only(tmp_path) -> None:
-    from marketpulse.training.report import rescore_int8, store_int8
+def test_storing_one_precisions_figures_replaces_that_section_only(tmp_path) -> None:
+    from marketpulse.training.report import rescore, store
 
     stored = {"int8": {"test": {"old": 1}}, "fp32": {"test": {"x": 2}}, "bench": {"speedup": 6.1}}
-    store_int8(tmp_path, stored, {"test": {"new": 3}, "external": {}, "dev": {}})
+    store(tmp_path, stored, "int8", {"test": {"new": 3}, "external": {}, "dev": {}})
     assert json.loads((tmp_path / "metrics.json").read_text()) == {
         "int8": {"test": {"new": 3}, "external": {}, "dev": {}}, "fp32": {"test": {"x": 2}}, "bench": {"speedup": 6.1},
     }
+    store(tmp_path, json.loads((tmp_path / "metrics.json").read_text()), "fp16", {"test": {"gpu": 4}})
+    assert json.loads((tmp_path / "metrics.json").read_text())["fp16"] == {"test": {"gpu": 4}}
+    assert json.loads((tmp_path / "metrics.json").read_text())["int8"]["test"] == {"new": 3}
     (tmp_path / "metrics.json").write_text("{not json")
     with pytest.raises(ModelError, match="metrics.json"):
-        rescore_int8(tmp_path, tmp_path)
+        rescore(tmp_path, tmp_path)
+
+
+def test_only_the_shipped_precisions_can_be_scored() -> None:
+    from marketpulse.inference.bundle import ModelBundle, default_model_dir
+    from marketpulse.training.report import shipped_classifier
+
+    if not (default_model_dir() / "labels.json").is_file():
+        pytest.skip("shipped model not present")
+    with pytest.raises(ModelError, match="precision must be one of int8, fp16, not 'fp32'"):
+        shipped_classifier(ModelBundle.load(default_model_dir()), "fp32")
 
 
 def test_tagged_posts_keep_one_row_per_message_unescaped_and_skip_untagged_ones(tmp_path) -> None:

@@ -77,30 +77,39 @@ def export(
 def evaluate(
     model_dir: Annotated[Path | None, typer.Option("--model", help="model folder; default: shipped")] = None,
     datasets: Annotated[Path | None, typer.Option(envvar="MARKETPULSE_DATASETS", help="shared datasets")] = None,
-    update_metrics: Annotated[bool, typer.Option(help="store the figures as metrics.json's int8 section")] = False,
+    precision: Annotated[str, typer.Option(
+        help="int8: the CPU file; fp16: the GPU file, on CUDA where it works, else on the CPU")] = "int8",
+    update_metrics: Annotated[bool, typer.Option(help="store the figures as metrics.json's section for "
+                                                      "this precision")] = False,
 ) -> None:
-    """Score a model folder's int8 engine on its test, external and dev sets, beside the stored figures."""
+    """Score one of a model folder's files through the engine on its test, external and dev sets, beside
+    the stored figures."""
     from marketpulse.core.paths import shared_datasets_dir
     from marketpulse.inference.bundle import default_model_dir
-    from marketpulse.training.report import rescore_int8, store_int8
+    from marketpulse.training.report import PRECISIONS, rescore, store
 
+    if precision not in PRECISIONS:
+        raise typer.BadParameter(f"one of {', '.join(PRECISIONS)}, not {precision!r}", param_hint="--precision")
     model_dir = model_dir or default_model_dir()
-    typer.echo(f"scoring {model_dir} (int8, CPU) on every held-out set ...")
-    stored, measured = rescore_int8(model_dir, datasets or shared_datasets_dir())
-    typer.echo(f"{'set':<44}{'n':>7}{'macro-F1':>10}{'stored':>9}")
+    typer.echo(f"scoring {model_dir} ({precision}) on every held-out set ...")
+    stored, measured = rescore(model_dir, datasets or shared_datasets_dir(), precision)
+    typer.echo(f"ran on {measured['provider']}")
+    # fp16 rounds the fp32 weights and nothing else, so its figures sit beside fp32's where no fp16 is stored.
+    compared = precision if precision in stored or precision == "int8" else "fp32"
+    typer.echo(f"{'set':<44}{'n':>7}{'macro-F1':>10}{'stored ' + compared:>14}")
     for section in ("test", "external", "dev"):
         for name, figures in measured[section].items():
-            before = stored.get("int8", {}).get(section, {}).get(name, {}).get("macro_f1")
+            before = stored.get(compared, {}).get(section, {}).get(name, {}).get("macro_f1")
             shown = "-" if before is None else f"{before:.4f}"
-            typer.echo(f"{section + '/' + name:<44}{figures['n']:>7}{figures['macro_f1']:>10.4f}{shown:>9}")
+            typer.echo(f"{section + '/' + name:<44}{figures['n']:>7}{figures['macro_f1']:>10.4f}{shown:>14}")
             if "document_bootstrap" in figures:
                 spread = figures["document_bootstrap"]
                 low, high = spread["interval_95"]
                 typer.echo(f"{'':<4}over {spread['documents']} documents, resampled: sd {spread['sd']:.4f},"
                            f" 95% of replicates in {low:.4f}-{high:.4f}")
     if update_metrics:
-        store_int8(model_dir, stored, measured)
-        typer.echo(f"stored in {model_dir / 'metrics.json'} (int8)")
+        store(model_dir, stored, precision, measured)
+        typer.echo(f"stored in {model_dir / 'metrics.json'} ({precision})")
 
 
 def classify(

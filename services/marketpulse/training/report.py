@@ -3,7 +3,8 @@
 Tests are the TFNS valid split (never trained or selected on) and the held-out SENTiVENT
 document split; dev figures are kept beside them so a reader sees how far dev and test are apart.
 `external` holds labelled sets from sources no recipe trains on: how the model carries
-off its own sources.
+off its own sources. `fp16` scores the GPU file: on CUDA where it works, else on the CPU, where
+ONNX Runtime runs it too; each section names the provider that produced it.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from marketpulse.training.recipe import Recipe, load_recipe
 TFNS_VALID = "twitter_financial_news_sentiment/clean/valid.jsonl"
 GOLD_NEWS = "gold_commodity_news/clean/gold_headlines.jsonl"
 TAGGED_POSTS = "stocktwits_crypto_stream_2022/message.csv"
+PRECISIONS = ("int8", "fp16")  # the shipped files: CPU and GPU
 
 
 def _recipe_texts(sent: D.SentimentSplits, events: D.EventSplits) -> set[str]:
@@ -37,7 +39,7 @@ def _score_model(clf: OnnxClassifier, recipe: Recipe, datasets: Path) -> dict:
     sent = D.load_sentiment(datasets, recipe.sentiment, recipe.seed)
     events = D.load_events(datasets, recipe.events, recipe.seed)
     thresholds = clf.bundle.thresholds.astype(np.float64)
-    out: dict = {"test": {}, "external": {}, "dev": {}}
+    out: dict = {"provider": clf.placement.provider, "test": {}, "external": {}, "dev": {}}
     out["test"]["tfns_valid"] = E.sentiment_report(clf.score, D.read_tfns_valid(datasets, TFNS_VALID))
     labels, probs = E.event_arrays(clf.score, events.test)
     test_events = E.event_report(labels, probs, thresholds)
@@ -76,10 +78,24 @@ def _training_summary(train_log: dict) -> dict:
     }
 
 
+def shipped_classifier(bundle: ModelBundle, precision: str) -> OnnxClassifier:
+    """The engine over one shipped file: int8 on the CPU; fp16 on CUDA where it works, else on the
+    CPU, so the GPU file is scored (and a broken one caught) on any machine."""
+    if precision == "int8":
+        return OnnxClassifier(bundle, provider="cpu")
+    if precision == "fp16":
+        try:
+            return OnnxClassifier(bundle, provider="cuda")
+        except ModelError:
+            return OnnxClassifier(bundle, provider="cpu", onnx_file=bundle.gpu_file)
+    raise ModelError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
+
+
 def build_metrics(recipe: Recipe, model_dir: Path, build: Path, datasets: Path) -> dict:
     bundle = ModelBundle.load(model_dir)
     t0 = time.monotonic()
-    int8 = _score_model(OnnxClassifier(bundle, provider="cpu"), recipe, datasets)
+    int8 = _score_model(shipped_classifier(bundle, "int8"), recipe, datasets)
+    fp16 = _score_model(shipped_classifier(bundle, "fp16"), recipe, datasets)
     fp32 = _score_model(OnnxClassifier(bundle, provider="cpu", onnx_file=build / "model.fp32.onnx"), recipe, datasets)
     drop = {
         "tfns_valid_macro_f1_pt": round(100 * (fp32["test"]["tfns_valid"]["macro_f1"]
@@ -92,6 +108,7 @@ def build_metrics(recipe: Recipe, model_dir: Path, build: Path, datasets: Path) 
     return {
         "model": {"name": bundle.name, "version": bundle.version},
         "int8": int8,
+        "fp16": fp16,
         "fp32": fp32,
         "int8_drop_vs_fp32": drop,
         "parity": parity,
@@ -100,21 +117,21 @@ def build_metrics(recipe: Recipe, model_dir: Path, build: Path, datasets: Path) 
     }
 
 
-def rescore_int8(model_dir: Path, datasets: Path) -> tuple[dict, dict]:
-    """(stored, measured): the shipped int8 engine scored again from the model folder alone (export
-    needs the build/ checkpoint; this does not), beside what metrics.json holds for it."""
+def rescore(model_dir: Path, datasets: Path, precision: str = "int8") -> tuple[dict, dict]:
+    """(stored, measured): one shipped file scored again through the engine from the model folder
+    alone (export needs the build/ checkpoint; this does not), beside what metrics.json holds."""
     metrics_file = model_dir / "metrics.json"
     try:
         stored = json.loads(metrics_file.read_text())
     except (OSError, json.JSONDecodeError) as exc:
         raise ModelError(f"{metrics_file}: {exc}") from exc
-    clf = OnnxClassifier(ModelBundle.load(model_dir), provider="cpu")
+    clf = shipped_classifier(ModelBundle.load(model_dir), precision)
     return stored, _score_model(clf, load_recipe(model_dir / "recipe.json"), datasets)
 
 
-def store_int8(model_dir: Path, stored: dict, measured: dict) -> None:
-    """Replace metrics.json's int8 section; fp32, parity, training and bench are left as they are."""
-    (model_dir / "metrics.json").write_text(json.dumps({**stored, "int8": measured}, indent=1) + "\n")
+def store(model_dir: Path, stored: dict, precision: str, measured: dict) -> None:
+    """Replace metrics.json's section for `precision`; every other section is left as it is."""
+    (model_dir / "metrics.json").write_text(json.dumps({**stored, precision: measured}, indent=1) + "\n")
 
 
 def write_metrics(recipe: Recipe, model_dir: Path, datasets: Path) -> dict:

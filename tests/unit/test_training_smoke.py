@@ -422,6 +422,21 @@ def test_an_epoch_plan_holds_the_recipes_share_of_distillation_batches(tmp_path:
     assert {task for task, _, _ in plan} == {"sentiment", "events", "distill"}
 
 
+@pytest.mark.parametrize("silent", ["sentiment", "events"])
+def test_a_task_with_no_samples_per_epoch_leaves_the_other_to_train_alone(tmp_path: Path, silent: str) -> None:
+    """How the single-task ablations in EXPERIMENTS.md were run: the other task keeps its batches."""
+    from marketpulse.training.train import Trainer
+
+    raw = _recipe("mean")
+    raw[silent]["samples_per_epoch"] = 0
+    trainer = Trainer(parse_recipe(raw), _datasets(tmp_path / "data"), tmp_path / "build")
+    trainer.load()
+    plan = trainer.plan_epoch()
+    alone = "events" if silent == "sentiment" else "sentiment"
+    assert {task for task, _, _ in plan} == {alone}
+    assert sum(len(seqs) for _, seqs, _ in plan) == raw[alone]["samples_per_epoch"]
+
+
 def test_asymmetric_loss_keeps_the_positive_term_and_drops_easy_negatives() -> None:
     import torch
 

@@ -37,4 +37,6 @@ def test_an_ablation_is_the_shipped_recipe_without_one_tasks_batches(name: str, 
     changed = {key for key in shipped.keys() | ablation.keys() if shipped.get(key) != ablation.get(key)}
     assert changed == COMMON | {f"{silent_task}.samples_per_epoch"}
     assert getattr(ablation_recipe, silent_task).samples_per_epoch == 0
+    kept_task = "events" if silent_task == "sentiment" else "sentiment"
+    assert all(score.startswith(kept_task) for score in ablation_recipe.schedule.select_on)  # its own dev only
     assert ablation_recipe.schedule.soup_seeds == [19]

@@ -40,3 +40,17 @@ def test_an_ablation_is_the_shipped_recipe_without_one_tasks_batches(name: str, 
     kept_task = "events" if silent_task == "sentiment" else "sentiment"
     assert all(score.startswith(kept_task) for score in ablation_recipe.schedule.select_on)  # its own dev only
     assert ablation_recipe.schedule.soup_seeds == [19]
+
+
+def test_training_an_ablation_without_out_is_refused_before_anything_is_written(tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    from typer.testing import CliRunner
+
+    from marketpulse.cli import app
+
+    recipe = tmp_path / "events-only.json"
+    recipe.write_text((MODEL / "ablations" / "events-only.json").read_text(encoding="utf-8"), encoding="utf-8")
+    result = CliRunner().invoke(app, ["train", "--recipe", str(recipe), "--datasets", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "--out" in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["events-only.json"]

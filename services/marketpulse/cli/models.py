@@ -17,7 +17,7 @@ from marketpulse.core.errors import ModelError
 def train(
     recipe: Annotated[Path | None, typer.Option(help="recipe JSON; default: models/<shipped>/recipe.json")] = None,
     out: Annotated[
-        Path | None, typer.Option(help="model folder to write; default: the recipe's folder, for a recipe.json")
+        Path | None, typer.Option(help="model folder to write; default: the recipe's own folder, for a recipe.json")
     ] = None,
     datasets: Annotated[Path | None, typer.Option(envvar="MARKETPULSE_DATASETS", help="shared datasets")] = None,
     max_steps: Annotated[int, typer.Option(help="stop after N steps (smoke runs); 0 = the recipe's epochs")] = 0,
@@ -36,7 +36,8 @@ def train(
     if out is None and recipe_path.name != "recipe.json":
         # Only a model folder's own recipe trains in place; any other recipe (an ablation, a variant)
         # would drop its runs and a copied recipe.json beside the files it was compared with.
-        raise typer.BadParameter(f"{recipe_path} is not a model folder's recipe.json: give --out", param_hint="--out")
+        raise typer.BadParameter(f"--out is needed: {recipe_path} is not a model folder's recipe.json, the one "
+                                 "recipe that trains in place")
     spec = load_recipe(recipe_path)
     if max_steps:
         spec = dataclasses.replace(spec, max_steps=max_steps)

@@ -3,9 +3,10 @@
 The engine multiplies in int8 and the PyTorch baseline in fp32, so `bench model`'s speed-up depends
 on how much faster this CPU runs int8 products than fp32 ones: on an AMD EPYC with AVX-512 VNNI and
 no AMX that was 3.5x and the engine 4.6-6.5x the pipeline (by day and engine layout), where earlier
-hosts of the same VM size gave 7-9x (model card). On an AMD EPYC with AVX2 alone (Zen 2) int8 bought
-1.0-1.1x and the engine ran 2.8x the pipeline; there the fast int8 kernel also saturates, so the engine
-runs ORT's exact one (int8_kernel.py). A figure is only comparable with the host beside it.
+hosts of the same VM size gave 7-9x (model card). On AMD EPYCs with AVX2 alone int8 bought 1.0-1.1x
+(Zen 2) and 1.4x (Zen 3), and the engine ran 2.8-2.9x and 3.2-3.5x the pipeline; there the fast int8
+kernel also saturates, so the engine runs ORT's exact one (int8_kernel.py). A figure is only
+comparable with the host beside it.
 """
 
 from __future__ import annotations
